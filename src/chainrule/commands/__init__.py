@@ -1,0 +1,12 @@
+"""Subcommands of the CLI, one module each.
+
+A command module defines ``register(subcommands)``, which adds its parser and
+sets ``run=<function(args) -> int>`` as a default. Keep module-level imports
+light: import torch, matplotlib or sympy inside ``run``.
+"""
+
+from types import ModuleType
+
+from chainrule.commands import demo, graph
+
+COMMANDS: list[ModuleType] = [graph, demo]

@@ -1,0 +1,110 @@
+"""``chainrule graph EXPR --at a=2,b=-7``: intermediate variables, forward and backward."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.errors import ChainruleError
+from chainrule.evaluate import Result
+from chainrule.files import write_atomic
+from chainrule.graph import Graph
+from chainrule.parser import parse
+from chainrule.tables import structure_text, to_json, to_markdown, to_text
+
+# format name -> renderer of an evaluated graph (None: structure only)
+FORMATS: dict[str, Callable[[Graph, Result | None], str | bytes]] = {
+    "text": lambda g, r: to_text(r) if r else structure_text(g),
+    "json": lambda g, r: to_json(r if r else g.evaluate(dict.fromkeys(g.inputs, math.nan),
+                                                         allow_nan=True)),
+    "markdown": lambda g, r: to_markdown(r) if r else structure_text(g),
+}
+
+_ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^,]+?)\s*(?:,|$)")
+
+
+def parse_values(text: str) -> dict[str, float]:
+    """``a=2,b=-7.5`` -> ``{"a": 2.0, "b": -7.5}``, with a clear error otherwise.
+
+    >>> parse_values("a=2, b=-7")
+    {'a': 2.0, 'b': -7.0}
+    """
+    values: dict[str, float] = {}
+    position = 0
+    while position < len(text):
+        match = _ASSIGNMENT.match(text, position)
+        if match is None:
+            raise ChainruleError(
+                f"--at: expected NAME=NUMBER at column {position + 1} of {text!r}"
+            )
+        name, raw = match.groups()
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise ChainruleError(f"--at: {raw!r} is not a number (for {name})") from None
+        position = match.end()
+    return values
+
+
+def add_expression_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every expression-taking command shares."""
+    parser.add_argument("expression", help="e.g. '(a - b*c)*d' or LaTeX '\\frac{a}{d}'")
+    parser.add_argument(
+        "--syntax", choices=["auto", "plain", "latex"], default="auto",
+        help="input syntax; auto picks latex when the text has a backslash",
+    )
+    parser.add_argument(
+        "--names", default="v",
+        help="names of intermediate variables: v (v1, v2, ...), letters, or a comma list",
+    )
+
+
+def load_graph(args: argparse.Namespace) -> Graph:
+    names: str | list[str] = args.names
+    if "," in args.names:
+        names = [name.strip() for name in args.names.split(",")]
+    return parse(args.expression, syntax=args.syntax, names=names)
+
+
+def register(subcommands: Any) -> None:
+    parser = subcommands.add_parser(
+        "graph",
+        help="intermediate variables, forward pass and backpropagation of an expression",
+        description="Build the computational graph of EXPRESSION; with --at, evaluate it "
+        "forward and backpropagate to every node.",
+    )
+    add_expression_arguments(parser)
+    parser.add_argument(
+        "--at", action="append", default=[], metavar="a=2,b=-7",
+        help="input values (repeatable)",
+    )
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--allow-nan", action="store_true",
+        help="give IEEE results (inf, nan) with a warning instead of a domain error",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    graph = load_graph(args)
+    values: dict[str, float] = {}
+    for text in args.at:
+        values.update(parse_values(text))
+    result = graph.evaluate(values, allow_nan=args.allow_nan) if args.at else None
+    rendered = FORMATS[args.format](graph, result)
+    if args.output:
+        write_atomic(args.output, rendered)
+    elif isinstance(rendered, bytes):
+        raise ChainruleError(f"--format {args.format} writes binary data: add -o FILE")
+    else:
+        print(rendered)
+    if result is not None:
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0

@@ -1,0 +1,378 @@
+"""Forward propagation and backpropagation over a :class:`~chainrule.graph.Graph`.
+
+The graph is compiled once into a flat program of tuples, then run by two
+loops: forward in graph order, backward in reverse, each gradient accumulated
+over all of a node's consumers. Floats take a fast path on Python's ``math``;
+numpy arrays evaluate the same program at many points at once. Nothing
+recurses, and a second backward pass gives the same gradients as the first.
+
+Domain errors (log of a negative number, division by zero, overflow) name the
+node where they happen:
+
+>>> from chainrule import parse
+>>> parse("log(a - 3)").evaluate(a=2.75)
+Traceback (most recent call last):
+...
+chainrule.errors.EvaluationError: v2 = log(v1): argument -0.25 is outside log's domain (0, inf)
+>>> r = parse("log(a - 3)").evaluate(a=2.75, allow_nan=True)
+>>> r.value, r.warnings
+(nan, ["v2 = log(v1): argument -0.25 is outside log's domain (0, inf)"])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from chainrule.errors import EvaluationError
+from chainrule.ops import ScalarMath, VectorMath
+
+if TYPE_CHECKING:
+    from chainrule.graph import Graph, Node
+
+_MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+
+
+class Instruction(NamedTuple):
+    """One operation of a compiled graph, in the form the hot loops want."""
+
+    arity: int
+    forward: Callable[..., Any]
+    partials: Callable[..., Any]
+    out: int  # node index of the result
+    a: int  # node index of the first argument
+    b: int  # node index of the second argument (== a for unary ops)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A graph compiled for evaluation; built once per graph and cached."""
+
+    instructions: list[Instruction]
+    input_index: dict[str, int]
+    constants: list[tuple[int, float]]
+    kinks: list[int]  # node indices of operations that have a kink
+
+    @staticmethod
+    def of(graph: Graph) -> Program:
+        cached: Program | None = graph.__dict__.get("_program")
+        if cached is None:
+            cached = graph.__dict__["_program"] = Program._compile(graph)
+        return cached
+
+    @staticmethod
+    def _compile(graph: Graph) -> Program:
+        instructions = []
+        for index, node in enumerate(graph.nodes):
+            if node.op is not None:
+                a, b = node.args[0], node.args[-1]
+                instructions.append(
+                    Instruction(node.op.arity, node.op.forward, node.op.partials, index, a, b)
+                )
+        return Program(
+            instructions,
+            {node.name: i for i, node in enumerate(graph.nodes) if node.kind == "input"},
+            [(i, node.constant) for i, node in enumerate(graph.nodes) if node.constant is not None],
+            [i for i, node in enumerate(graph.nodes) if node.op and node.op.kink],
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation node after evaluation (a row of the forward/backward tables)."""
+
+    name: str  # "v2"
+    op: str  # "sub"
+    args: tuple[str, ...]  # ("a", "v1")
+    expr: str  # "a - v1"
+    value: Any  # float, or an array when evaluated at many points
+    grad: Any  # d output / d this node
+
+
+@dataclass
+class Result:
+    """Values and gradients of every node after a forward and backward pass."""
+
+    graph: Graph
+    values: list[Any]  # per node, in graph order
+    grads: list[Any] | None  # per node: d output / d node (None if not requested)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def value(self) -> Any:
+        """The output's value."""
+        return self.values[self.graph.output]
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return {name: self.values[i] for name, i in Program.of(self.graph).input_index.items()}
+
+    @cached_property
+    def gradients(self) -> dict[str, Any]:
+        """d output / d input, for every input."""
+        grads = self._grads()
+        index = Program.of(self.graph).input_index
+        if not isinstance(self.value, np.ndarray):
+            return {name: grads[i] for name, i in index.items()}
+        shape = np.broadcast_shapes(*(np.shape(self.values[i]) for i in index.values()))
+        return {name: np.broadcast_to(grads[i], shape) for name, i in index.items()}
+
+    @property
+    def steps(self) -> list[Step]:
+        """The operation nodes with their values and gradients, in forward order."""
+        graph, grads = self.graph, self.grads
+        return [
+            Step(
+                node.name,
+                node.op.name,
+                tuple(graph.nodes[arg].name for arg in node.args),
+                graph.expr(node),
+                self.values[i],
+                None if grads is None else grads[i],
+            )
+            for i, node in enumerate(graph.nodes)
+            if node.op is not None
+        ]
+
+    def value_of(self, name: str) -> Any:
+        """The value of the node called ``name``."""
+        return self.values[self.graph.index(name)]
+
+    def grad_of(self, name: str) -> Any:
+        """d output / d (the node called ``name``)."""
+        return self._grads()[self.graph.index(name)]
+
+    def backward(self) -> list[Any]:
+        """Run backpropagation again from scratch; the gradients do not accumulate."""
+        self.grads = _backward(self.graph, self.values, self.warnings, allow_nan=True)
+        self.__dict__.pop("gradients", None)
+        return self.grads
+
+    def _grads(self) -> list[Any]:
+        return self.grads if self.grads is not None else self.backward()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``chainrule graph --format json``."""
+        output = self.graph.nodes[self.graph.output]
+        return {
+            "expression": self.graph.source if self.graph.source is not None else str(self.graph),
+            "inputs": {name: json_number(v) for name, v in self.inputs.items()},
+            "steps": [
+                {
+                    "name": s.name,
+                    "op": s.op,
+                    "args": list(s.args),
+                    "expr": s.expr,
+                    "value": json_number(s.value),
+                    "grad": json_number(s.grad),
+                }
+                for s in self.steps
+            ],
+            "output": {"name": output.name, "value": json_number(self.value)},
+            "gradients": {name: json_number(v) for name, v in self.gradients.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+def json_number(value: Any) -> Any:
+    """A float for JSON: infinities and NaN become the strings "inf", "-inf", "nan"."""
+    if isinstance(value, np.ndarray):
+        return [json_number(v) for v in value.ravel().tolist()]
+    if value is None or math.isfinite(value):
+        return None if value is None else float(value)
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def evaluate(
+    graph: Graph, given: Mapping[str, Any], *, allow_nan: bool = False, gradients: bool = True
+) -> Result:
+    """Evaluate ``graph`` at ``given`` input values; see :meth:`Graph.evaluate`."""
+    program = Program.of(graph)
+    warnings: list[str] = []
+    vector = any(isinstance(v, np.ndarray | list | tuple) for v in given.values())
+    values: list[Any] = [None] * len(graph.nodes)
+    for index, constant in program.constants:
+        values[index] = constant
+    for name, index in program.input_index.items():
+        values[index] = _input_value(name, given, vector, allow_nan)
+    for name in given:
+        if name not in program.input_index:
+            warnings.append(f"a value was given for {name!r}, which the expression does not use")
+    if vector:
+        with np.errstate(all="ignore"):
+            _run_forward(program.instructions, values, VectorMath)
+    else:
+        _forward_scalar(graph, program, values, allow_nan, warnings)
+    if not _all_finite(values[graph.output]):
+        _report(_forward_problems(graph, values), allow_nan, warnings)
+    _check_kinks(graph, program, values, warnings)
+    result = Result(graph, values, None, warnings)
+    if gradients:
+        result.grads = _backward(graph, values, warnings, allow_nan)
+    return result
+
+
+def _input_value(name: str, given: Mapping[str, Any], vector: bool, allow_nan: bool) -> Any:
+    if name not in given:
+        raise EvaluationError(f"no value given for the variable {name!r}")
+    raw = given[name]
+    try:
+        value = np.asarray(raw, dtype=np.float64) if vector else float(raw)
+    except (TypeError, ValueError):
+        raise EvaluationError(f"the value of {name!r} is not a number: {raw!r}") from None
+    if not allow_nan and not _all_finite(value):
+        raise EvaluationError(f"the value of {name!r} is not finite: {raw!r} (see --allow-nan)")
+    return value
+
+
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return bool(np.isfinite(value).all())
+    return math.isfinite(value)
+
+
+def _run_forward(instructions: list[Instruction], values: list[Any], m: type) -> None:
+    for arity, forward, _, out, a, b in instructions:
+        if arity == 2:
+            values[out] = forward(m, values[a], values[b])
+        else:
+            values[out] = forward(m, values[a])
+
+
+def _forward_scalar(
+    graph: Graph, program: Program, values: list[Any], allow_nan: bool, warnings: list[str]
+) -> None:
+    """The fast path on floats; ``math`` raises at a domain error, and we say where."""
+    remaining = program.instructions
+    while remaining:
+        try:
+            _run_forward(remaining, values, ScalarMath)
+            return
+        except _MATH_ERRORS:
+            position = _first_unset(remaining, values)
+        instruction = remaining[position]
+        node = graph.nodes[instruction.out]
+        args = [values[arg] for arg in node.args]
+        problem = _domain_problem(node, args)
+        _report([(graph.equation(node), problem)], allow_nan, warnings)
+        with np.errstate(all="ignore"):
+            values[instruction.out] = float(instruction.forward(VectorMath, *map(np.float64, args)))
+        remaining = remaining[position + 1 :]
+
+
+def _first_unset(instructions: list[Instruction], values: list[Any]) -> int:
+    """The instruction that raised: the first whose result was not written."""
+    for position, instruction in enumerate(instructions):
+        if values[instruction.out] is None:
+            return position
+    raise AssertionError("an instruction raised but every result is set")
+
+
+def _domain_problem(node: Node, args: list[Any]) -> str:
+    assert node.op is not None
+    why = node.op.domain(*args) if node.op.domain else None
+    return why or f"the result overflows float64 (arguments {', '.join(f'{a:g}' for a in args)})"
+
+
+def _forward_problems(graph: Graph, values: list[Any]) -> Iterator[tuple[str, str]]:
+    """Nodes whose value is not finite although their arguments are."""
+    for index, node in enumerate(graph.nodes):
+        if node.op is None:
+            continue
+        bad = ~np.isfinite(values[index])
+        for arg in node.args:
+            bad &= np.isfinite(values[arg])
+        if bad.any():
+            yield graph.equation(node), _problem_at_points(node, values, bad)
+
+
+def _problem_at_points(node: Node, values: list[Any], bad: Any) -> str:
+    points = np.flatnonzero(bad)
+    args = [float(np.broadcast_to(values[arg], bad.shape).flat[points[0]]) for arg in node.args]
+    text = _domain_problem(node, args)
+    if np.ndim(bad) == 0:
+        return text
+    return f"{text} at point {points[0]}" + (
+        f" (and {len(points) - 1} more points)" if len(points) > 1 else ""
+    )
+
+
+def _report(problems: Iterable[tuple[str, str]], allow_nan: bool, warnings: list[str]) -> None:
+    """Raise the first problem, or with ``allow_nan`` record each as a warning."""
+    for equation, problem in problems:
+        text = f"{equation}: {problem}"
+        if not allow_nan:
+            raise EvaluationError(text)
+        if text not in warnings:
+            warnings.append(text)
+
+
+def _check_kinks(graph: Graph, program: Program, values: list[Any], warnings: list[str]) -> None:
+    for index in program.kinks:
+        node = graph.nodes[index]
+        assert node.op is not None and node.op.kink is not None
+        hit = node.op.kink.at(*(values[arg] for arg in node.args))
+        if np.any(hit):
+            where = f" at {int(np.sum(hit))} points" if np.ndim(hit) else ""
+            warnings.append(f"{graph.equation(node)}: {node.op.kink.convention}{where}")
+
+
+def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: bool) -> list[Any]:
+    program = Program.of(graph)
+    vector = isinstance(values[graph.output], np.ndarray)
+    grads: list[Any] = [0.0] * len(values)
+    grads[graph.output] = 1.0
+    if vector:
+        with np.errstate(all="ignore"):
+            _run_backward(program.instructions, values, grads, VectorMath)
+    else:
+        try:
+            _run_backward(program.instructions, values, grads, ScalarMath)
+        except _MATH_ERRORS:
+            grads = [0.0] * len(values)
+            grads[graph.output] = 1.0
+            with np.errstate(all="ignore"):
+                _run_backward(program.instructions, values, grads, VectorMath)
+            grads = [float(g) for g in grads]
+    if not all(_all_finite(grads[i]) for i in program.input_index.values()):
+        _report(_backward_problems(graph, values, grads), allow_nan, warnings)
+    return grads
+
+
+def _run_backward(
+    instructions: list[Instruction], values: list[Any], grads: list[Any], m: type
+) -> None:
+    for arity, _, partials, out, a, b in reversed(instructions):
+        g = grads[out]
+        if arity == 2:
+            da, db = partials(m, values[out], values[a], values[b])
+            grads[a] = grads[a] + g * da
+            grads[b] = grads[b] + g * db
+        else:
+            (da,) = partials(m, values[out], values[a])
+            grads[a] = grads[a] + g * da
+
+
+def _backward_problems(
+    graph: Graph, values: list[Any], grads: list[Any]
+) -> Iterator[tuple[str, str]]:
+    """Operations whose local derivative is not finite where their inputs are."""
+    for index in range(len(graph.nodes) - 1, -1, -1):
+        node = graph.nodes[index]
+        if node.op is None or not _all_finite(grads[index]):
+            continue
+        args = [values[arg] for arg in node.args]
+        with np.errstate(all="ignore"):
+            local = node.op.partials(VectorMath, values[index], *args)
+        for arg, partial in zip(node.args, local, strict=True):
+            if graph.nodes[arg].kind == "constant" or _all_finite(partial):
+                continue
+            shown = ", ".join(f"{float(np.ravel(v)[0]):g}" for v in args)
+            name = graph.nodes[arg].name
+            yield graph.equation(node), f"the derivative by {name} is not finite at ({shown})"
+            break

@@ -1,0 +1,258 @@
+"""Computational graphs: an ordered list of single-operation equations.
+
+A :class:`Graph` holds its nodes in topological order: inputs and constants,
+then one node per operation (``v3 = mul(v2, d)``). Nodes are built with a
+:class:`GraphBuilder`, by the parser or by hand:
+
+>>> b = GraphBuilder()
+>>> x, w = b.input("x"), b.input("w")
+>>> g = b.build(b.apply("sigmoid", b.apply("mul", w, x)))
+>>> print(g)
+v1 = w * x
+v2 = sigmoid(v1)
+>>> g.evaluate(x=0.0, w=3.0).gradients
+{'x': 0.75, 'w': 0.0}
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from chainrule.errors import ChainruleError
+from chainrule.ops import OPS, Op
+
+if TYPE_CHECKING:
+    from chainrule.evaluate import Result
+
+NodeKind = Literal["input", "constant", "op"]
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One vertex of the graph: an input, a constant, or one operation."""
+
+    name: str  # "a", "4", "pi", "v3"
+    op: Op | None = None  # None for inputs and constants
+    args: tuple[int, ...] = ()  # indices of the argument nodes in Graph.nodes
+    constant: float | None = None  # the value of a constant node
+
+    @property
+    def kind(self) -> NodeKind:
+        if self.op is not None:
+            return "op"
+        return "input" if self.constant is None else "constant"
+
+
+class Graph:
+    """A computational graph; immutable once built."""
+
+    def __init__(self, nodes: Sequence[Node], output: int, source: str | None = None) -> None:
+        self.nodes: tuple[Node, ...] = tuple(nodes)
+        self.output = output  # index of the output node
+        self.source = source  # the text it was parsed from, if any
+
+    @cached_property
+    def inputs(self) -> list[str]:
+        """Names of the input variables, in order of first appearance."""
+        return [node.name for node in self.nodes if node.kind == "input"]
+
+    @cached_property
+    def equations(self) -> list[Node]:
+        """The operation nodes, in forward order."""
+        return [node for node in self.nodes if node.op is not None]
+
+    @cached_property
+    def consumers(self) -> list[list[int]]:
+        """For each node, the indices of the operation nodes that use it."""
+        users: list[list[int]] = [[] for _ in self.nodes]
+        for index, node in enumerate(self.nodes):
+            for arg in dict.fromkeys(node.args):  # x*x uses x once as a node
+                users[arg].append(index)
+        return users
+
+    def index(self, name: str) -> int:
+        """The position of the node called ``name``."""
+        for position, node in enumerate(self.nodes):
+            if node.name == name:
+                return position
+        raise ChainruleError(f"the graph has no node called {name!r}")
+
+    def equation(self, node: Node) -> str:
+        """``v2 = a - v1``: the node's defining equation."""
+        if node.op is None:
+            return node.name
+        return f"{node.name} = {self.expr(node)}"
+
+    def expr(self, node: Node) -> str:
+        """The right-hand side of the node's equation, e.g. ``a - v1``."""
+        if node.op is None:
+            return node.name
+        return node.op.format([self.nodes[arg].name for arg in node.args])
+
+    def __str__(self) -> str:
+        if not self.equations:
+            return f"(no operations: the output is {self.nodes[self.output].name})"
+        return "\n".join(self.equation(node) for node in self.equations)
+
+    def __repr__(self) -> str:
+        text = self.source if self.source is not None else str(self).replace("\n", "; ")
+        return f"<Graph {text!r}: {len(self.equations)} operations>"
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def renamed(self, names: str | Sequence[str]) -> Graph:
+        """The same graph with its operation nodes named by another scheme."""
+        labels = operation_names(self.nodes, names)
+        it = iter(labels)
+        nodes = [
+            Node(next(it), node.op, node.args) if node.op is not None else node
+            for node in self.nodes
+        ]
+        return Graph(nodes, self.output, self.source)
+
+    def evaluate(
+        self,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        allow_nan: bool = False,
+        gradients: bool = True,
+        **named_values: Any,
+    ) -> Result:
+        """Forward pass, then backpropagation to every node.
+
+        Values are floats, or numpy arrays to evaluate at many points at once.
+
+        >>> from chainrule import parse
+        >>> r = parse("(a - b*c)*d").evaluate(a=2, b=-7, c=4, d=1)
+        >>> r.value, r.gradients
+        (30.0, {'a': 1.0, 'b': -4.0, 'c': 7.0, 'd': 30.0})
+        """
+        from chainrule.evaluate import evaluate
+
+        given = {**(values or {}), **named_values}
+        return evaluate(self, given, allow_nan=allow_nan, gradients=gradients)
+
+
+class GraphBuilder:
+    """Builds a graph node by node; every handle is an ``int`` node index.
+
+    Inputs and constants with the same name are one node, so ``x*x*x`` has a
+    single ``x`` with two consumers.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: list[Node] = []
+        self._leaves: dict[str, int] = {}  # input and constant names -> index
+
+    def input(self, name: str) -> int:
+        """The input variable ``name`` (created on first use)."""
+        return self._leaf(name, None)
+
+    def constant(self, value: float, name: str | None = None) -> int:
+        """A constant node, named by its value unless a name (``pi``) is given."""
+        value = float(value)
+        return self._leaf(name or format_number(value), value)
+
+    def _leaf(self, name: str, value: float | None) -> int:
+        index = self._leaves.get(name)
+        if index is None:
+            index = self._leaves[name] = len(self._nodes)
+            self._nodes.append(Node(name, constant=value))
+        return index
+
+    def apply(self, op: str | Op, *args: int) -> int:
+        """A new operation node applied to earlier nodes."""
+        primitive = OPS[op] if isinstance(op, str) else op
+        if len(args) != primitive.arity:
+            raise ValueError(f"{primitive.name} takes {primitive.arity} arguments, got {len(args)}")
+        self._nodes.append(Node("", primitive, args))
+        return len(self._nodes) - 1
+
+    def build(
+        self, output: int, *, names: str | Sequence[str] = "v", source: str | None = None
+    ) -> Graph:
+        """The graph of everything ``output`` depends on, operations named by ``names``."""
+        nodes, output = _reachable(self._nodes, output)
+        labels = iter(operation_names(nodes, names))
+        named = [Node(next(labels), n.op, n.args) if n.op is not None else n for n in nodes]
+        return Graph(named, output, source)
+
+
+def _reachable(nodes: list[Node], output: int) -> tuple[list[Node], int]:
+    """Drop nodes the output does not depend on, keeping the order."""
+    needed = [False] * len(nodes)
+    needed[output] = True
+    for index in range(output, -1, -1):  # args always come before their users
+        if needed[index]:
+            for arg in nodes[index].args:
+                needed[arg] = True
+    kept = [index for index in range(len(nodes)) if needed[index]]
+    if len(kept) == len(nodes):
+        return nodes, output
+    position = {old: new for new, old in enumerate(kept)}
+    moved = [
+        Node(nodes[i].name, nodes[i].op, tuple(position[a] for a in nodes[i].args),
+             nodes[i].constant)
+        for i in kept
+    ]
+    return moved, position[output]
+
+
+def format_number(value: float) -> str:
+    """A constant's name: ``4`` rather than ``4.0``, full precision otherwise.
+
+    >>> format_number(4.0), format_number(0.001), format_number(-2.5)
+    ('4', '0.001', '-2.5')
+    """
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def operation_names(nodes: Sequence[Node], names: str | Sequence[str]) -> list[str]:
+    """Names for the operation nodes: ``"v"`` (v1, v2, ...), ``"letters"``, or a list."""
+    taken = {node.name for node in nodes if node.op is None}
+    count = sum(node.op is not None for node in nodes)
+    if names == "letters":
+        free = [letter for letter in string.ascii_lowercase if letter not in taken]
+        if len(free) < count:
+            raise ChainruleError(
+                f"--names letters: {count} operations but only {len(free)} unused letters; "
+                "use --names v"
+            )
+        return free[:count]
+    if isinstance(names, str):
+        return _numbered(names, count, taken)
+    return _checked_list(list(names), count, taken)
+
+
+def _numbered(prefix: str, count: int, taken: set[str]) -> list[str]:
+    if not _IDENTIFIER.match(prefix):
+        raise ChainruleError(f"--names: {prefix!r} is not 'v', 'letters' or a list of names")
+    # Pick a prefix that no input uses with a number (a user's v1 stays theirs).
+    for candidate in (prefix, "v", "u", "t", "h", "n"):
+        labels = [f"{candidate}{i}" for i in range(1, count + 1)]
+        if taken.isdisjoint(labels):
+            return labels
+    return [f"_{prefix}{i}" for i in range(1, count + 1)]
+
+
+def _checked_list(labels: list[str], count: int, taken: set[str]) -> list[str]:
+    if len(labels) != count:
+        raise ChainruleError(f"--names: {len(labels)} names given for {count} operations")
+    for label in labels:
+        if not _IDENTIFIER.match(label):
+            raise ChainruleError(f"--names: {label!r} is not a valid name")
+        if label in taken:
+            raise ChainruleError(f"--names: {label!r} is already an input or constant")
+    if len(set(labels)) != len(labels):
+        raise ChainruleError("--names: the names must be different")
+    return labels

@@ -1,0 +1,246 @@
+"""The registry of primitive operations: one entry per operation.
+
+Each :class:`Op` says everything the rest of chainrule needs: how many arguments
+it takes, how to compute it, its local partial derivatives, how to print it in
+text and LaTeX, where it is defined, and where it has a kink. The parser, the
+evaluator, the renderers, the explanations and the tests all read this table,
+so adding an operation is one entry in :data:`OPS`.
+
+``forward(m, *args)`` and ``partials(m, out, *args)`` are written once against a
+math namespace ``m``: :class:`ScalarMath` (plain floats, fast), :class:`VectorMath`
+(numpy arrays), or the torch and sympy namespaces used for verification.
+
+>>> OPS["mul"].forward(ScalarMath, 3.0, 4.0)
+12.0
+>>> OPS["mul"].partials(ScalarMath, 12.0, 3.0, 4.0)
+(4.0, 3.0)
+>>> OPS["log"].domain(-0.25)
+"argument -0.25 is outside log's domain (0, inf)"
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Fn = Callable[..., Any]
+
+
+def _scalar_sigmoid(x: float) -> float:
+    # Two branches so that exp never overflows: exp(-|x|) <= 1.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _scalar_step(x: float, y: float) -> float:
+    """d max(x, y) / dx: 1 if x wins, 0 if y wins, half each on a tie."""
+    return 1.0 if x > y else (0.5 if x == y else 0.0)
+
+
+def _scalar_xlog(out: float, x: float) -> float:
+    """d x**y / dy = x**y * log(x); 0 at x == 0 (limit), undefined for x < 0."""
+    return out * math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
+
+
+class ScalarMath:
+    """Math on Python floats; raises on domain errors, which the evaluator reports."""
+
+    exp = staticmethod(math.exp)
+    log = staticmethod(math.log)
+    sqrt = staticmethod(math.sqrt)
+    pow = staticmethod(math.pow)  # never complex, unlike ``**``
+    abs = staticmethod(abs)
+    sigmoid = staticmethod(_scalar_sigmoid)
+    tanh = staticmethod(math.tanh)
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    max = staticmethod(max)
+    min = staticmethod(min)
+    step = staticmethod(_scalar_step)
+    xlog = staticmethod(_scalar_xlog)
+
+    @staticmethod
+    def relu(x: float) -> float:
+        return x if x > 0 else 0.0
+
+    @staticmethod
+    def sign(x: float) -> float:
+        return float((x > 0) - (x < 0))
+
+    @staticmethod
+    def positive(x: float) -> float:
+        return 1.0 if x > 0 else 0.0
+
+
+def _vector_sigmoid(x: Any) -> Any:
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+class VectorMath:
+    """Math on numpy arrays with broadcasting; IEEE results (inf, nan) on domain errors."""
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    pow = staticmethod(np.power)
+    abs = staticmethod(np.abs)
+    sigmoid = staticmethod(_vector_sigmoid)
+    tanh = staticmethod(np.tanh)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    max = staticmethod(np.maximum)
+    min = staticmethod(np.minimum)
+    sign = staticmethod(np.sign)
+
+    @staticmethod
+    def relu(x: Any) -> Any:
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def positive(x: Any) -> Any:
+        return np.where(x > 0, 1.0, 0.0)
+
+    @staticmethod
+    def step(x: Any, y: Any) -> Any:
+        return np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0))
+
+    @staticmethod
+    def xlog(out: Any, x: Any) -> Any:
+        safe = np.where(x > 0, x, 1.0)
+        return np.where(x > 0, out * np.log(safe), np.where(x == 0, 0.0, np.nan))
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point where the derivative does not exist and the convention chainrule uses."""
+
+    at: Fn  # elementwise predicate on the arguments: True where the kink is hit
+    convention: str  # e.g. "relu'(0) is taken as 0"
+
+
+@dataclass(frozen=True)
+class Op:
+    """A primitive operation: arity, maths, notation and where it is defined."""
+
+    name: str  # registry key and the function name users type, e.g. "sqrt"
+    arity: int
+    forward: Fn  # forward(m, *args) -> value
+    partials: Fn  # partials(m, out, *args) -> tuple of d out / d arg_i
+    symbol: str  # infix symbol ("*"), prefix "-" for neg, or the function name
+    latex: str  # format string over the argument LaTeX, e.g. r"\sqrt{{{0}}}"
+    domain: Fn | None = None  # domain(*args) -> None if inside, else why not
+    kink: Kink | None = None
+
+    @property
+    def infix(self) -> bool:
+        return self.arity == 2 and not self.symbol.isalpha()
+
+    def format(self, args: list[str]) -> str:
+        """The operation applied to argument names, as the sheet writes it.
+
+        >>> OPS["sub"].format(["a", "v1"]), OPS["max"].format(["z", "w"])
+        ('a - v1', 'max(z, w)')
+        """
+        if self.infix:
+            return f"{args[0]} {self.symbol} {args[1]}"
+        if self.name == "neg":
+            return f"-{args[0]}"
+        return f"{self.symbol}({', '.join(args)})"
+
+
+def _interval(role: str, name: str, text: str, contains: Fn, index: int = 0) -> Fn:
+    """A domain check on one argument that must lie in an interval."""
+
+    def check(*args: float) -> str | None:
+        x = args[index]
+        return None if contains(x) else f"{role} {x:g} is outside {name}'s domain {text}"
+
+    return check
+
+
+def _pow_domain(x: float, y: float) -> str | None:
+    if x < 0 and y != math.floor(y):
+        return f"negative base {x:g} needs an integer exponent, got {y:g}"
+    if x == 0 and y < 0:
+        return f"base 0 with negative exponent {y:g} divides by zero"
+    return None
+
+
+def _ties(x: Any, y: Any) -> Any:
+    return x == y
+
+
+def _at_zero(x: Any) -> Any:
+    return x == 0
+
+
+_OP_LIST = [
+    Op("add", 2, lambda m, x, y: x + y, lambda m, o, x, y: (1.0, 1.0), "+", "{0} + {1}"),
+    Op("sub", 2, lambda m, x, y: x - y, lambda m, o, x, y: (1.0, -1.0), "-", "{0} - {1}"),
+    Op("mul", 2, lambda m, x, y: x * y, lambda m, o, x, y: (y, x), "*", r"{0} \cdot {1}"),
+    Op(
+        "div", 2, lambda m, x, y: x / y, lambda m, o, x, y: (1.0 / y, -o / y), "/",
+        r"\frac{{{0}}}{{{1}}}",
+        domain=_interval("divisor", "/", "(-inf, 0) U (0, inf)", lambda y: y != 0, index=1),
+    ),
+    Op(
+        "pow", 2, lambda m, x, y: m.pow(x, y),
+        lambda m, o, x, y: (y * m.pow(x, y - 1.0), m.xlog(o, x)), "^", "{0}^{{{1}}}",
+        domain=_pow_domain,
+    ),
+    Op("neg", 1, lambda m, x: -x, lambda m, o, x: (-1.0,), "-", "-{0}"),
+    Op(
+        "sqrt", 1, lambda m, x: m.sqrt(x), lambda m, o, x: (0.5 / o,), "sqrt", r"\sqrt{{{0}}}",
+        domain=_interval("argument", "sqrt", "[0, inf)", lambda x: x >= 0),
+    ),
+    Op("exp", 1, lambda m, x: m.exp(x), lambda m, o, x: (o,), "exp", "e^{{{0}}}"),
+    Op(
+        "log", 1, lambda m, x: m.log(x), lambda m, o, x: (1.0 / x,), "log",
+        r"\log\left({0}\right)",
+        domain=_interval("argument", "log", "(0, inf)", lambda x: x > 0),
+    ),
+    Op(
+        "abs", 1, lambda m, x: m.abs(x), lambda m, o, x: (m.sign(x),), "abs",
+        r"\left|{0}\right|", kink=Kink(_at_zero, "abs'(0) is taken as 0"),
+    ),
+    Op(
+        "sigmoid", 1, lambda m, x: m.sigmoid(x), lambda m, o, x: (o * (1.0 - o),), "sigmoid",
+        r"\sigma\left({0}\right)",
+    ),
+    Op("tanh", 1, lambda m, x: m.tanh(x), lambda m, o, x: (1.0 - o * o,), "tanh",
+       r"\tanh\left({0}\right)"),
+    Op(
+        "relu", 1, lambda m, x: m.relu(x), lambda m, o, x: (m.positive(x),), "relu",
+        r"\operatorname{{relu}}\left({0}\right)", kink=Kink(_at_zero, "relu'(0) is taken as 0"),
+    ),
+    Op("sin", 1, lambda m, x: m.sin(x), lambda m, o, x: (m.cos(x),), "sin",
+       r"\sin\left({0}\right)"),
+    Op("cos", 1, lambda m, x: m.cos(x), lambda m, o, x: (-m.sin(x),), "cos",
+       r"\cos\left({0}\right)"),
+    Op(
+        "max", 2, lambda m, x, y: m.max(x, y), lambda m, o, x, y: (m.step(x, y), m.step(y, x)),
+        "max", r"\max\left({0}, {1}\right)",
+        kink=Kink(_ties, "max tie: the gradient is split 0.5/0.5"),
+    ),
+    Op(
+        "min", 2, lambda m, x, y: m.min(x, y), lambda m, o, x, y: (m.step(y, x), m.step(x, y)),
+        "min", r"\min\left({0}, {1}\right)",
+        kink=Kink(_ties, "min tie: the gradient is split 0.5/0.5"),
+    ),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _OP_LIST}
+"""Every primitive, by name."""
+
+FUNCTIONS: dict[str, Op] = {op.name: op for op in _OP_LIST if not op.infix and op.name != "neg"}
+"""The operations users call by name, e.g. ``sqrt(x)``."""
+
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+"""Named constants of the expression language."""

@@ -1,0 +1,115 @@
+"""Plain-text, Markdown and JSON views of a graph and its evaluation.
+
+>>> from chainrule import parse
+>>> print(to_text(parse("x*x").evaluate(x=3)))
+expression: x*x
+<BLANKLINE>
+intermediate variables
+  v1 = x * x
+<BLANKLINE>
+forward pass
+  node  expression  value
+  x     input       3
+  v1    x * x       9
+<BLANKLINE>
+backward pass (d v1 / d node)
+  node  gradient
+  v1    1
+  x     6
+<BLANKLINE>
+gradients
+  d v1 / d x = 6
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule.evaluate import Result
+from chainrule.graph import Graph, format_number
+
+
+def number(value: Any) -> str:
+    """A value in full precision, integers without ``.0``: ``30``, ``-0.25``, ``nan``."""
+    value = float(value)
+    return format_number(value) if math.isfinite(value) else str(value)
+
+
+def _rows(result: Result) -> tuple[list[list[str]], list[list[str]]]:
+    """(forward rows, backward rows) for every node that is not a constant."""
+    graph, grads = result.graph, result.grads or result.backward()
+    order = [i for i, node in enumerate(graph.nodes) if node.kind != "constant"]
+    forward = [
+        [graph.nodes[i].name, graph.expr(graph.nodes[i]) if graph.nodes[i].op else "input",
+         number(result.values[i])]
+        for i in order
+    ]
+    backward = [[graph.nodes[i].name, number(grads[i])] for i in reversed(order)]
+    return forward, backward
+
+
+def _aligned(header: Sequence[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[c]) for r in [list(header), *rows]) for c in range(len(header))]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [list(header), *rows]
+    ]
+
+
+def _title(graph: Graph) -> str:
+    return graph.source if graph.source is not None else str(graph).replace("\n", "; ")
+
+
+def structure_text(graph: Graph) -> str:
+    """The intermediate variables only (no values given)."""
+    lines = [f"expression: {_title(graph)}", "", "intermediate variables"]
+    lines += [f"  {line}" for line in str(graph).splitlines()]
+    lines += ["", f"inputs: {', '.join(graph.inputs) or '(none)'}"]
+    return "\n".join(lines)
+
+
+def to_text(result: Result) -> str:
+    """Intermediate variables, forward table, backward table, gradients, warnings."""
+    graph = result.graph
+    out = graph.nodes[graph.output].name
+    forward, backward = _rows(result)
+    lines = [f"expression: {_title(graph)}", "", "intermediate variables"]
+    lines += [f"  {line}" for line in str(graph).splitlines()]
+    lines += ["", "forward pass", *_aligned(["node", "expression", "value"], forward)]
+    lines += ["", f"backward pass (d {out} / d node)", *_aligned(["node", "gradient"], backward)]
+    lines += ["", "gradients"]
+    lines += [f"  d {out} / d {name} = {number(g)}" for name, g in result.gradients.items()]
+    if result.warnings:
+        lines += ["", "warnings", *(f"  {w}" for w in result.warnings)]
+    return "\n".join(lines)
+
+
+def _markdown_table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+                    for row in rows]
+
+
+def to_markdown(result: Result) -> str:
+    """The same content as :func:`to_text`, as GitHub Markdown tables."""
+    graph = result.graph
+    out = graph.nodes[graph.output].name
+    forward, backward = _rows(result)
+    lines = [f"**Expression:** `{_title(graph)}`", "", "**Intermediate variables**", ""]
+    lines += [f"- `{line}`" for line in str(graph).splitlines()]
+    lines += ["", "**Forward pass**", "", *_markdown_table(["node", "expression", "value"],
+                                                           [[f"`{r[0]}`", f"`{r[1]}`", r[2]]
+                                                            for r in forward])]
+    lines += ["", f"**Backward pass** (∂{out}/∂node)", "",
+              *_markdown_table(["node", "gradient"], [[f"`{r[0]}`", r[1]] for r in backward])]
+    if result.warnings:
+        lines += ["", "**Warnings**", "", *(f"- {w}" for w in result.warnings)]
+    return "\n".join(lines)
+
+
+def to_json(result: Result) -> str:
+    """RFC 8259 JSON; see :meth:`Result.to_dict` for the keys."""
+    return json.dumps(result.to_dict(), indent=2, allow_nan=False)
