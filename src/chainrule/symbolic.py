@@ -1,0 +1,220 @@
+"""Symbolic gradients: the graph as a sympy expression, differentiated in closed form.
+
+The expression is built node by node from the graph (never from the user's
+text: no ``sympify`` or ``parse_expr``), by running each op's ``forward`` on a
+sympy namespace. Inputs are real symbols. Constants stay exact where they are
+exact: integers become ``Integer``, ``pi`` and ``e`` become ``sympy.pi`` and
+``sympy.E``, and any other number becomes the ``Rational`` of its shortest
+decimal text (``0.1`` is ``1/10``, what the user typed, not the binary double
+``3602879701896397/36028797018963968``).
+
+>>> from chainrule import parse
+>>> g = parse("(a - b*c)*d")
+>>> to_sympy(g)
+d*(a - b*c)
+>>> symbolic_gradients(g)
+{'a': d, 'b': -c*d, 'c': -b*d, 'd': a - b*c}
+>>> symbolic_gradients(parse("0.5*x^2 + pi*x"))["x"]
+x + pi
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from fractions import Fraction
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import sympy
+
+from chainrule.errors import ChainruleError
+from chainrule.ops import CONSTANTS
+
+if TYPE_CHECKING:
+    from chainrule.graph import Graph, Node
+
+SIMPLIFY_MAX_OPS = 60
+"""Graphs with more operations get their derivative unsimplified: simplify is slow."""
+
+SIMPLIFY_SECONDS = 2.0
+"""Wall-clock cap for simplifying one derivative (where a timer signal can be used)."""
+
+SYMBOLIC_MAX_OPS = 2000
+"""Beyond this many operations sympy's recursive algorithms are too slow or too deep."""
+
+
+def _sigmoid(x: Any) -> Any:
+    return 1 / (1 + sympy.exp(-x))
+
+
+def _relu(x: Any) -> Any:
+    return sympy.Max(0, x)
+
+
+class SympyMath:
+    """The ops' math namespace for sympy expressions (mirrors ``ScalarMath``)."""
+
+    exp = staticmethod(sympy.exp)
+    log = staticmethod(sympy.log)
+    sqrt = staticmethod(sympy.sqrt)
+    pow = staticmethod(sympy.Pow)
+    abs = staticmethod(sympy.Abs)
+    sigmoid = staticmethod(_sigmoid)
+    tanh = staticmethod(sympy.tanh)
+    relu = staticmethod(_relu)
+    sin = staticmethod(sympy.sin)
+    cos = staticmethod(sympy.cos)
+    max = staticmethod(sympy.Max)
+    min = staticmethod(sympy.Min)
+
+
+def exact_constant(node: Node) -> sympy.Expr:
+    """A constant node as an exact sympy number where the text is exact.
+
+    >>> from chainrule.graph import Node
+    >>> constants = [("4", 4.0), ("0.1", 0.1), ("pi", math.pi)]
+    >>> [exact_constant(Node(name, constant=value)) for name, value in constants]
+    [4, 1/10, pi]
+    """
+    value = node.constant
+    assert value is not None, "only constant nodes have an exact value"
+    if node.name in CONSTANTS and CONSTANTS[node.name] == value:
+        return sympy.pi if node.name == "pi" else sympy.E
+    if not math.isfinite(value):
+        return sympy.nan if math.isnan(value) else (sympy.oo if value > 0 else -sympy.oo)
+    if value.is_integer():
+        return sympy.Integer(int(value))
+    fraction = Fraction(repr(value))  # the shortest decimal that reads back as value
+    return sympy.Rational(fraction.numerator, fraction.denominator)
+
+
+def symbols(graph: Graph) -> dict[str, sympy.Symbol]:
+    """One real sympy symbol per input, by name."""
+    return {name: sympy.Symbol(name, real=True) for name in graph.inputs}
+
+
+def node_expressions(graph: Graph) -> list[sympy.Expr]:
+    """The sympy expression of every node, in graph order (built iteratively)."""
+    _check_size(graph)
+    inputs = symbols(graph)
+    exprs: list[sympy.Expr] = []
+    for node in graph.nodes:
+        if node.op is not None:
+            exprs.append(node.op.forward(SympyMath, *(exprs[arg] for arg in node.args)))
+        elif node.constant is not None:
+            exprs.append(exact_constant(node))
+        else:
+            exprs.append(inputs[node.name])
+    return exprs
+
+
+def to_sympy(graph: Graph) -> sympy.Expr:
+    """The graph's output as one sympy expression."""
+    return _guarded(lambda: node_expressions(graph)[graph.output])
+
+
+def symbolic_gradients(graph: Graph, *, simplify: bool | None = None) -> dict[str, sympy.Expr]:
+    """d output / d input in closed form, for every input.
+
+    ``simplify=None`` simplifies graphs of up to :data:`SIMPLIFY_MAX_OPS`
+    operations, each within :data:`SIMPLIFY_SECONDS` where a timer is available;
+    otherwise (or when simplification runs out of time) the derivative is given
+    as sympy's ``diff`` returns it.
+    """
+    if simplify is None:
+        simplify = len(graph.equations) <= SIMPLIFY_MAX_OPS
+    output = to_sympy(graph)
+    gradients: dict[str, sympy.Expr] = {}
+    for name, symbol in symbols(graph).items():
+        derivative = _guarded(partial(sympy.diff, output, symbol))
+        gradients[name] = _simplified(derivative) if simplify else derivative
+    return gradients
+
+
+def evaluate(expr: sympy.Expr, values: Mapping[str, float], digits: int = 30) -> float:
+    """A sympy expression's value at a point, to ``digits`` digits, as a float.
+
+    The point's floats are substituted exactly (as binary rationals), so the
+    result is a high-accuracy reference; NaN where the expression is undefined
+    or not real there.
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> evaluate(sympy.sqrt(x) * 2, {"x": 2.0})
+    2.8284271247461903
+    >>> evaluate(sympy.Heaviside(x), {"x": 0.0})
+    0.5
+    """
+    subs = {
+        sympy.Symbol(name, real=True): sympy.Rational(value)
+        for name, value in values.items()
+        if math.isfinite(value)
+    }
+    try:
+        number = _guarded(lambda: expr.evalf(digits, subs=subs))
+        return float(number)
+    except (TypeError, ValueError, ZeroDivisionError, ChainruleError):
+        return math.nan
+
+
+def _check_size(graph: Graph) -> None:
+    count = len(graph.equations)
+    if count > SYMBOLIC_MAX_OPS:
+        raise ChainruleError(
+            f"symbolic gradients: {count} operations is more than the {SYMBOLIC_MAX_OPS} "
+            "that sympy handles in reasonable time"
+        )
+
+
+def _guarded(compute: Callable[[], Any]) -> Any:
+    """Run a sympy computation; its recursion limit becomes a one-line error."""
+    try:
+        return compute()
+    except RecursionError:
+        raise ChainruleError("symbolic gradients: the expression is too deep for sympy") from None
+
+
+def _simplified(expr: sympy.Expr) -> sympy.Expr:
+    """``sympy.simplify(expr)``, or ``expr`` itself if that takes too long."""
+    try:
+        with _time_limit(SIMPLIFY_SECONDS):
+            simple: sympy.Expr = sympy.simplify(expr)
+    except (_TimeUp, RecursionError):
+        return expr
+    return simple
+
+
+class _TimeUp(Exception):
+    """Raised by the interval timer inside a computation that ran too long."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the body after ``seconds`` (main thread on POSIX; else no limit).
+
+    sympy has no timeout of its own; a real-time timer signal is the only way to
+    stop it without a subprocess. Any timer a caller had set is restored.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if previous_timer[0] > 0:  # give back what is left of a caller's timer (>= 1 ms)
+            left = max(previous_timer[0] - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, previous_timer[1])
