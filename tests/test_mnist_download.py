@@ -1,0 +1,228 @@
+"""The MNIST download fallback, against local HTTP servers (this machine has no internet)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chainrule.errors import ChainruleError
+from chainrule.mnist import download
+from chainrule.mnist.download import default_cache_dir, download_mnist
+
+NAMES = list(download.MNIST_MD5)
+
+
+class _Mirror:
+    """A static file server on 127.0.0.1 that records the paths it was asked for."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[str] = []
+        mirror = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+            def do_GET(self) -> None:
+                mirror.requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mnist/"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _payloads() -> dict[str, bytes]:
+    """Small gzip files standing in for the four MNIST files (distinct contents)."""
+    return {name: gzip.compress(name.encode() * 100, mtime=0) for name in NAMES}
+
+
+@pytest.fixture
+def payloads() -> dict[str, bytes]:
+    return _payloads()
+
+
+@pytest.fixture
+def checksums(payloads: dict[str, bytes]) -> dict[str, str]:
+    return {name: hashlib.md5(data).hexdigest() for name, data in payloads.items()}
+
+
+def _serve(tmp_path: Path, label: str, files: dict[str, bytes]) -> _Mirror:
+    root = tmp_path / label
+    (root / "mnist").mkdir(parents=True)
+    for name, data in files.items():
+        (root / "mnist" / name).write_bytes(data)
+    return _Mirror(root)
+
+
+@pytest.fixture
+def good_mirror(tmp_path: Path, payloads: dict[str, bytes]) -> Iterator[_Mirror]:
+    mirror = _serve(tmp_path, "good", payloads)
+    yield mirror
+    mirror.close()
+
+
+def _closed_port_url() -> str:
+    """A URL nothing listens on: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist/"
+
+
+def test_default_mirrors_are_pytorch_s3_then_cvdf() -> None:
+    assert download.MIRRORS[0].startswith("https://ossci-datasets.s3.amazonaws.com/mnist")
+    assert download.MIRRORS[1].startswith("https://storage.googleapis.com/cvdf-datasets/mnist")
+
+
+def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "chainrule" / "mnist"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "chainrule" / "mnist"
+
+
+def test_downloads_every_file_with_checksums(
+    tmp_path: Path, good_mirror: _Mirror, payloads: dict[str, bytes], checksums: dict[str, str]
+) -> None:
+    target = tmp_path / "cache"
+    result = download_mnist(target, mirrors=[good_mirror.url], checksums=checksums, timeout=5)
+    assert result == target
+    for name, data in payloads.items():
+        assert (target / name).read_bytes() == data
+    assert sorted(good_mirror.requests) == sorted(f"/mnist/{name}" for name in NAMES)
+    assert [p.name for p in target.iterdir() if p.name.startswith(".")] == []  # no temp files
+
+
+def test_uses_the_cache_by_default(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    good_mirror: _Mirror,
+    checksums: dict[str, str],
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    result = download_mnist(mirrors=[good_mirror.url], checksums=checksums, timeout=5)
+    assert result == tmp_path / "xdg" / "chainrule" / "mnist"
+    assert sorted(p.name for p in result.iterdir()) == sorted(NAMES)
+
+
+def test_present_files_are_not_fetched_again(
+    tmp_path: Path, good_mirror: _Mirror, checksums: dict[str, str]
+) -> None:
+    target = tmp_path / "data"
+    target.mkdir()
+    (target / NAMES[0]).write_bytes(b"already here")
+    (target / NAMES[1].removesuffix(".gz")).write_bytes(b"decompressed copy")
+    download_mnist(target, mirrors=[good_mirror.url], checksums=checksums, timeout=5)
+    assert sorted(good_mirror.requests) == sorted(f"/mnist/{name}" for name in NAMES[2:])
+    assert (target / NAMES[0]).read_bytes() == b"already here"
+    assert not (target / NAMES[1]).exists()
+    good_mirror.requests.clear()
+    download_mnist(target, mirrors=[good_mirror.url], checksums=checksums, timeout=5)
+    assert good_mirror.requests == []
+
+
+def test_unreachable_first_mirror_falls_back_to_the_next(
+    tmp_path: Path, good_mirror: _Mirror, payloads: dict[str, bytes], checksums: dict[str, str]
+) -> None:
+    target = tmp_path / "cache"
+    download_mnist(
+        target, mirrors=[_closed_port_url(), good_mirror.url], checksums=checksums, timeout=5
+    )
+    assert all((target / name).read_bytes() == data for name, data in payloads.items())
+
+
+def test_corrupt_mirror_is_rejected_by_md5_and_the_next_one_used(
+    tmp_path: Path, good_mirror: _Mirror, payloads: dict[str, bytes], checksums: dict[str, str]
+) -> None:
+    tampered = {name: data[:-1] + b"\x00" for name, data in payloads.items()}
+    bad_mirror = _serve(tmp_path, "bad", tampered)
+    try:
+        target = tmp_path / "cache"
+        download_mnist(
+            target, mirrors=[bad_mirror.url, good_mirror.url], checksums=checksums, timeout=5
+        )
+    finally:
+        bad_mirror.close()
+    assert len(bad_mirror.requests) == 4  # each file was tried there first
+    assert all((target / name).read_bytes() == data for name, data in payloads.items())
+
+
+def test_only_corrupt_mirrors_is_an_error_that_names_the_checksum(
+    tmp_path: Path, payloads: dict[str, bytes], checksums: dict[str, str]
+) -> None:
+    bad_mirror = _serve(tmp_path, "bad", {n: b"not gzip" for n in payloads})
+    target = tmp_path / "cache"
+    try:
+        with pytest.raises(ChainruleError, match=r"could not download .*MD5") as info:
+            download_mnist(target, mirrors=[bad_mirror.url], checksums=checksums, timeout=5)
+    finally:
+        bad_mirror.close()
+    assert "\n" not in str(info.value)
+    assert list(target.iterdir()) == []  # nothing half-written or unverified kept
+
+
+def test_http_404_is_not_mistaken_for_offline(tmp_path: Path, checksums: dict[str, str]) -> None:
+    empty_mirror = _serve(tmp_path, "empty", {})
+    try:
+        with pytest.raises(ChainruleError, match="404"):
+            download_mnist(tmp_path / "c", mirrors=[empty_mirror.url], checksums=checksums)
+    finally:
+        empty_mirror.close()
+
+
+def test_offline_says_what_to_do_in_one_line(tmp_path: Path, checksums: dict[str, str]) -> None:
+    target = tmp_path / "cache"
+    with pytest.raises(ChainruleError) as info:
+        download_mnist(
+            target, mirrors=[_closed_port_url(), _closed_port_url()], checksums=checksums, timeout=2
+        )
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(target) in message and "--data-dir" in message
+    assert all(name in message for name in NAMES)
+
+
+def test_a_silent_server_times_out_instead_of_hanging(
+    tmp_path: Path, checksums: dict[str, str]
+) -> None:
+    # accepts connections (the kernel's backlog does) but never answers
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/mnist/"
+        start = time.monotonic()
+        with pytest.raises(ChainruleError, match="no mirror could be reached"):
+            download_mnist(tmp_path / "cache", mirrors=[url], checksums=checksums, timeout=0.3)
+    assert time.monotonic() - start < 30  # bounded, not a hang (generous on a loaded CI box)
+
+
+def test_oversized_answers_are_cut_off(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    good_mirror: _Mirror,
+    checksums: dict[str, str],
+) -> None:
+    monkeypatch.setattr(download, "MAX_DOWNLOAD_BYTES", 10)
+    with pytest.raises(ChainruleError, match="more than 10 bytes"):
+        download_mnist(tmp_path / "c", mirrors=[good_mirror.url], checksums=checksums, timeout=5)
