@@ -226,3 +226,43 @@ def test_oversized_answers_are_cut_off(
     monkeypatch.setattr(download, "MAX_DOWNLOAD_BYTES", 10)
     with pytest.raises(ChainruleError, match="more than 10 bytes"):
         download_mnist(tmp_path / "c", mirrors=[good_mirror.url], checksums=checksums, timeout=5)
+
+
+@pytest.fixture
+def served_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    good_mirror: _Mirror,
+    checksums: dict[str, str],
+) -> Path:
+    """Point the module's default mirrors, checksums and cache at local test doubles."""
+    monkeypatch.setattr(download, "MIRRORS", (_closed_port_url(), good_mirror.url))
+    monkeypatch.setattr(download, "MNIST_MD5", checksums)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "chainrule" / "mnist"
+
+
+def test_fallback_for_the_default_folder_fills_the_cache(
+    tmp_path: Path, served_by_default: Path
+) -> None:
+    found = download.fallback_dir(tmp_path / "repo-data", explicit=False, progress=False)
+    assert found == served_by_default
+    assert sorted(p.name for p in served_by_default.iterdir()) == sorted(NAMES)
+    assert not (tmp_path / "repo-data").exists()
+
+
+def test_fallback_fills_an_empty_named_folder(tmp_path: Path, served_by_default: Path) -> None:
+    named = tmp_path / "mine"
+    assert download.fallback_dir(named, explicit=True, progress=False) == named
+    assert sorted(p.name for p in named.iterdir()) == sorted(NAMES)
+
+
+def test_fallback_never_mixes_mnist_into_a_half_filled_folder(
+    tmp_path: Path, served_by_default: Path, good_mirror: _Mirror
+) -> None:
+    named = tmp_path / "fashion"
+    named.mkdir()
+    (named / "train-images.idx3-ubyte").write_bytes(b"some other dataset")
+    assert download.fallback_dir(named, explicit=True, progress=False) is None
+    assert good_mirror.requests == []
+    assert [p.name for p in named.iterdir()] == ["train-images.idx3-ubyte"]

@@ -73,12 +73,21 @@ def md5_of(path: Path) -> str:
 
 
 def missing_files(data_dir: Path, names: Sequence[str]) -> list[str]:
-    """The names in ``names`` with neither ``NAME`` nor ``NAME`` without ``.gz`` in ``data_dir``."""
-    return [
-        name
-        for name in names
-        if not (data_dir / name).is_file() and not (data_dir / name.removesuffix(".gz")).is_file()
-    ]
+    """The names in ``names`` that ``data_dir`` lacks in every spelling the loader reads.
+
+    ``train-images-idx3-ubyte.gz`` is present as itself, decompressed, or with the
+    dotted name some copies use (``train-images.idx3-ubyte``).
+
+    >>> missing_files(Path("/nonexistent"), ["t10k-labels-idx1-ubyte.gz"])
+    ['t10k-labels-idx1-ubyte.gz']
+    """
+    return [name for name in names if not any(p.is_file() for p in _spellings(data_dir, name))]
+
+
+def _spellings(data_dir: Path, name: str) -> list[Path]:
+    stem = name.removesuffix(".gz")
+    dotted = stem.replace("-idx", ".idx")
+    return [data_dir / f"{base}{ext}" for base in (stem, dotted) for ext in (".gz", "")]
 
 
 def offline_advice(data_dir: Path, names: Sequence[str]) -> str:
@@ -132,20 +141,23 @@ def _fetch(url: str, target: Path, expected_md5: str, timeout: float, progress: 
 def download_mnist(
     data_dir: str | os.PathLike[str] | None = None,
     *,
-    mirrors: Sequence[str] = MIRRORS,
-    checksums: Mapping[str, str] = MNIST_MD5,
+    mirrors: Sequence[str] | None = None,
+    checksums: Mapping[str, str] | None = None,
     timeout: float = 20.0,
     progress: bool = True,
 ) -> Path:
     """Make sure ``data_dir`` (default: the cache) holds the MNIST files; return it.
 
     Files already present (as ``.gz`` or decompressed) are left alone; each missing
-    one is fetched from the first mirror that serves it with the right MD5.
+    one is fetched from the first of ``mirrors`` (default :data:`MIRRORS`) that
+    serves it with the MD5 in ``checksums`` (default :data:`MNIST_MD5`).
     ``timeout`` bounds every connection and every read, so a dead network fails in
     seconds instead of hanging. Raises :class:`ChainruleError` (one line) when a
     file cannot be fetched from any mirror.
     """
     target_dir = Path(data_dir) if data_dir is not None else default_cache_dir()
+    mirrors = MIRRORS if mirrors is None else mirrors
+    checksums = MNIST_MD5 if checksums is None else checksums
     missing = missing_files(target_dir, list(checksums))
     if not missing:
         return target_dir
@@ -183,3 +195,20 @@ def _is_network_failure(failure: _BadDownload) -> bool:
     if isinstance(cause, urllib.error.HTTPError):
         return False
     return isinstance(cause, (urllib.error.URLError, TimeoutError, ConnectionError))
+
+
+def fallback_dir(data_dir: Path, explicit: bool, progress: bool = True) -> Path | None:
+    """Where to read MNIST from when ``data_dir`` lacks some of its files.
+
+    The loader's download call site uses this. The default folder (``explicit``
+    false) falls back to the cache, downloading what the cache lacks. A folder
+    the user named is filled by download only when it holds none of the four
+    files: a half-filled folder may hold another IDX dataset (Fashion-MNIST has
+    the same file names), which MNIST files must not be mixed into; then the
+    answer is ``None`` and the caller reports the missing files.
+    """
+    if not explicit:
+        return download_mnist(default_cache_dir(), progress=progress)
+    if len(missing_files(data_dir, list(MNIST_MD5))) < len(MNIST_MD5):
+        return None
+    return download_mnist(data_dir, progress=progress)
