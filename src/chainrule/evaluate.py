@@ -38,12 +38,16 @@ if TYPE_CHECKING:
 _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 
+Derivative = Callable[..., Any] | float | None
+
+
 class Instruction(NamedTuple):
     """One operation of a compiled graph, in the form the hot loops want."""
 
     arity: int
     forward: Callable[..., Any]
-    partials: Callable[..., Any]
+    da: Derivative  # d out / d a: a function, a constant, or None when a is a constant node
+    db: Derivative  # d out / d b, likewise (None for unary ops)
     out: int  # node index of the result
     a: int  # node index of the first argument
     b: int  # node index of the second argument (== a for unary ops)
@@ -53,6 +57,7 @@ class Instruction(NamedTuple):
 class Program:
     """A graph compiled for evaluation; built once per graph and cached."""
 
+    nodes: tuple[Node, ...]
     instructions: list[Instruction]
     input_index: dict[str, int]
     constants: list[tuple[int, float]]
@@ -69,12 +74,18 @@ class Program:
     def _compile(graph: Graph) -> Program:
         instructions = []
         for index, node in enumerate(graph.nodes):
-            if node.op is not None:
-                a, b = node.args[0], node.args[-1]
-                instructions.append(
-                    Instruction(node.op.arity, node.op.forward, node.op.partials, index, a, b)
-                )
+            if node.op is None:
+                continue
+            # Constants need no gradient: skipping them also skips pow's d/d exponent in c^3.
+            needed = [
+                None if graph.nodes[arg].kind == "constant" else derivative
+                for arg, derivative in zip(node.args, node.op.derivatives, strict=True)
+            ]
+            a, b = node.args[0], node.args[-1]
+            da, db = needed[0], needed[1] if len(needed) == 2 else None
+            instructions.append(Instruction(node.op.arity, node.op.forward, da, db, index, a, b))
         return Program(
+            graph.nodes,
             instructions,
             {node.name: i for i, node in enumerate(graph.nodes) if node.kind == "input"},
             [(i, node.constant) for i, node in enumerate(graph.nodes) if node.constant is not None],
@@ -100,7 +111,8 @@ class Result:
 
     graph: Graph
     values: list[Any]  # per node, in graph order
-    grads: list[Any] | None  # per node: d output / d node (None if not requested)
+    grads: list[Any] | None  # per node: d output / d node (None for constants; the list is
+    # None if gradients were not requested)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -189,7 +201,12 @@ def json_number(value: Any) -> Any:
 
 
 def evaluate(
-    graph: Graph, given: Mapping[str, Any], *, allow_nan: bool = False, gradients: bool = True
+    graph: Graph,
+    given: Mapping[str, Any],
+    *,
+    allow_nan: bool = False,
+    gradients: bool = True,
+    keep_intermediates: bool = True,
 ) -> Result:
     """Evaluate ``graph`` at ``given`` input values; see :meth:`Graph.evaluate`."""
     program = Program.of(graph)
@@ -203,18 +220,63 @@ def evaluate(
     for name in given:
         if name not in program.input_index:
             warnings.append(f"a value was given for {name!r}, which the expression does not use")
+    if vector and gradients and not keep_intermediates:
+        lean = _evaluate_in_chunks(graph, values, warnings)
+        if lean is not None:
+            return lean
+        # Something is not finite: the full evaluation below finds and reports it.
     if vector:
         with np.errstate(all="ignore"):
             _run_forward(program.instructions, values, VectorMath)
     else:
         _forward_scalar(graph, program, values, allow_nan, warnings)
-    if not _all_finite(values[graph.output]):
+    if _maybe_not_finite(values[graph.output]):
         _report(_forward_problems(graph, values), allow_nan, warnings)
-    _check_kinks(graph, program, values, warnings)
+    warnings += _kink_warnings(graph, _kink_counts(program, values), vector)
     result = Result(graph, values, None, warnings)
     if gradients:
         result.grads = _backward(graph, values, warnings, allow_nan)
     return result
+
+
+_CHUNK = 1 << 15  # points per chunk (measured best): its temporaries stay in cache
+
+
+def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) -> Result | None:
+    """Output value and input gradients only, a chunk of points at a time.
+
+    Intermediate arrays of one chunk are small and freed as backprop passes them,
+    so memory is reused instead of growing with the graph. None if anything is
+    not finite (the caller then evaluates fully to say where).
+    """
+    program = Program.of(graph)
+    slots = list(program.input_index.values())
+    shape = np.broadcast_shapes(*(np.shape(values[i]) for i in slots))
+    size = math.prod(shape)
+    columns = {i: np.broadcast_to(values[i], shape).reshape(-1) for i in slots}
+    output, grads_out = np.empty(size), {i: np.empty(size) for i in slots}
+    kinks = dict.fromkeys(program.kinks, 0)
+    chunk = list(values)
+    with np.errstate(all="ignore"):
+        for start in range(0, size, _CHUNK):
+            for i, column in columns.items():
+                chunk[i] = column[start : start + _CHUNK]
+            _run_forward(program.instructions, chunk, VectorMath)
+            for index, hits in _kink_counts(program, chunk).items():
+                kinks[index] += hits
+            grads = _seed(len(chunk), graph.output)
+            _run_backward(program.instructions, chunk, grads, VectorMath, graph.output)
+            output[start : start + _CHUNK] = chunk[graph.output]
+            for i in slots:
+                grads_out[i][start : start + _CHUNK] = grads[i]
+    if _maybe_not_finite(output) or any(_maybe_not_finite(g) for g in grads_out.values()):
+        return None
+    values[graph.output] = output.reshape(shape)
+    gradients: list[Any] = [None] * len(values)
+    for i in slots:
+        gradients[i] = grads_out[i].reshape(shape)
+    found = {index: hits for index, hits in kinks.items() if hits}
+    return Result(graph, values, gradients, warnings + _kink_warnings(graph, found, True))
 
 
 def _input_value(name: str, given: Mapping[str, Any], vector: bool, allow_nan: bool) -> Any:
@@ -236,8 +298,18 @@ def _all_finite(value: Any) -> bool:
     return math.isfinite(value)
 
 
+def _maybe_not_finite(value: Any) -> bool:
+    """A cheap gate before the search for a culprit: a sum is inf or nan if any term is.
+
+    It may also say True for finite values whose sum overflows; the search then finds
+    nothing to report.
+    """
+    if isinstance(value, np.ndarray):
+        return not math.isfinite(float(np.add.reduce(value, axis=None)))
+    return not math.isfinite(value)
+
 def _run_forward(instructions: list[Instruction], values: list[Any], m: type) -> None:
-    for arity, forward, _, out, a, b in instructions:
+    for arity, forward, _, _, out, a, b in instructions:
         if arity == 2:
             values[out] = forward(m, values[a], values[b])
         else:
@@ -253,16 +325,26 @@ def _forward_scalar(
         try:
             _run_forward(remaining, values, ScalarMath)
             return
-        except _MATH_ERRORS:
+        except _MATH_ERRORS as error:
             position = _first_unset(remaining, values)
-        instruction = remaining[position]
-        node = graph.nodes[instruction.out]
-        args = [values[arg] for arg in node.args]
+            instruction = remaining[position]
+            node = graph.nodes[instruction.out]
+            args = [values[arg] for arg in node.args]
+            if not _raises(instruction.forward, args):
+                raise error  # not a domain error of this operation: a bug, keep its traceback
         problem = _domain_problem(node, args)
         _report([(graph.equation(node), problem)], allow_nan, warnings)
         with np.errstate(all="ignore"):
             values[instruction.out] = float(instruction.forward(VectorMath, *map(np.float64, args)))
         remaining = remaining[position + 1 :]
+
+
+def _raises(forward: Callable[..., Any], args: list[Any]) -> bool:
+    try:
+        forward(ScalarMath, *args)
+    except _MATH_ERRORS:
+        return True
+    return False
 
 
 def _first_unset(instructions: list[Instruction], values: list[Any]) -> int:
@@ -312,50 +394,94 @@ def _report(problems: Iterable[tuple[str, str]], allow_nan: bool, warnings: list
             warnings.append(text)
 
 
-def _check_kinks(graph: Graph, program: Program, values: list[Any], warnings: list[str]) -> None:
+def _kink_counts(program: Program, values: list[Any]) -> dict[int, int]:
+    """How many points hit each operation's kink (a tie of max, relu at 0, ...)."""
+    counts = {}
     for index in program.kinks:
+        node = program.nodes[index]
+        assert node.op is not None and node.op.kink is not None
+        hits = int(np.count_nonzero(node.op.kink.at(*(values[arg] for arg in node.args))))
+        if hits:
+            counts[index] = hits
+    return counts
+
+
+def _kink_warnings(graph: Graph, counts: dict[int, int], vector: bool) -> list[str]:
+    warnings = []
+    for index, hits in counts.items():
         node = graph.nodes[index]
         assert node.op is not None and node.op.kink is not None
-        hit = node.op.kink.at(*(values[arg] for arg in node.args))
-        if np.any(hit):
-            where = f" at {int(np.sum(hit))} points" if np.ndim(hit) else ""
-            warnings.append(f"{graph.equation(node)}: {node.op.kink.convention}{where}")
+        where = f" at {hits} points" if vector else ""
+        warnings.append(f"{graph.equation(node)}: {node.op.kink.convention}{where}")
+    return warnings
 
 
 def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: bool) -> list[Any]:
+    """d output / d node for every node (None for constants), accumulated over consumers."""
     program = Program.of(graph)
     vector = isinstance(values[graph.output], np.ndarray)
-    grads: list[Any] = [0.0] * len(values)
-    grads[graph.output] = 1.0
+    grads = _seed(len(values), graph.output)
     if vector:
         with np.errstate(all="ignore"):
             _run_backward(program.instructions, values, grads, VectorMath)
     else:
         try:
             _run_backward(program.instructions, values, grads, ScalarMath)
-        except _MATH_ERRORS:
-            grads = [0.0] * len(values)
-            grads[graph.output] = 1.0
+        except _MATH_ERRORS:  # e.g. sqrt'(0): redo in IEEE arithmetic, then say where
+            grads = _seed(len(values), graph.output)
             with np.errstate(all="ignore"):
                 _run_backward(program.instructions, values, grads, VectorMath)
-            grads = [float(g) for g in grads]
-    if not all(_all_finite(grads[i]) for i in program.input_index.values()):
+            grads = [None if g is None else float(g) for g in grads]
+    if any(_maybe_not_finite(grads[i]) for i in program.input_index.values()):
         _report(_backward_problems(graph, values, grads), allow_nan, warnings)
     return grads
 
 
+def _seed(size: int, output: int) -> list[Any]:
+    grads: list[Any] = [None] * size
+    grads[output] = 1.0
+    return grads
+
+
 def _run_backward(
-    instructions: list[Instruction], values: list[Any], grads: list[Any], m: type
+    instructions: list[Instruction],
+    values: list[Any],
+    grads: list[Any],
+    m: type,
+    drop_before: int = -1,
 ) -> None:
-    for arity, _, partials, out, a, b in reversed(instructions):
+    """Reverse-mode sweep; frees values and gradients of operations before ``drop_before``."""
+    for arity, _, da, db, out, a, b in reversed(instructions):
         g = grads[out]
-        if arity == 2:
-            da, db = partials(m, values[out], values[a], values[b])
-            grads[a] = grads[a] + g * da
-            grads[b] = grads[b] + g * db
-        else:
-            (da,) = partials(m, values[out], values[a])
-            grads[a] = grads[a] + g * da
+        args = (values[out], values[a], values[b]) if arity == 2 else (values[out], values[a])
+        if da is not None:
+            contribution = _times_derivative(g, da, m, args)
+            grads[a] = contribution if grads[a] is None else grads[a] + contribution
+        if db is not None:
+            contribution = _times_derivative(g, db, m, args)
+            grads[b] = contribution if grads[b] is None else grads[b] + contribution
+        if out < drop_before:  # every consumer of this node has been processed already
+            values[out] = grads[out] = None
+
+
+def _times_derivative(g: Any, derivative: Callable[..., Any] | float, m: type, args: Any) -> Any:
+    """g * d out / d arg, creating as few whole arrays as it can in vector mode."""
+    if derivative.__class__ is float:  # add, sub, neg: pass g through, no multiplication
+        return g if derivative == 1.0 else (-g if derivative == -1.0 else g * derivative)
+    local = derivative(m, *args)  # type: ignore[operator]
+    if g.__class__ is float and g == 1.0:
+        return local
+    if local.__class__ is np.ndarray and _is_scratch(local, g, args):
+        return np.multiply(local, g, out=local)  # a temporary of ours: reuse its memory
+    return g * local
+
+
+def _is_scratch(local: Any, g: Any, args: Any) -> bool:
+    """Whether ``local`` is a fresh array we may overwrite (exp' and mul' return an argument)."""
+    return (
+        all(local is not value for value in args)
+        and local.shape == np.broadcast_shapes(local.shape, np.shape(g))
+    )
 
 
 def _backward_problems(
@@ -364,7 +490,7 @@ def _backward_problems(
     """Operations whose local derivative is not finite where their inputs are."""
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
-        if node.op is None or not _all_finite(grads[index]):
+        if node.op is None or grads[index] is None or not _all_finite(grads[index]):
             continue
         args = [values[arg] for arg in node.args]
         with np.errstate(all="ignore"):

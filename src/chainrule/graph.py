@@ -124,11 +124,14 @@ class Graph:
         *,
         allow_nan: bool = False,
         gradients: bool = True,
+        keep_intermediates: bool = True,
         **named_values: Any,
     ) -> Result:
         """Forward pass, then backpropagation to every node.
 
         Values are floats, or numpy arrays to evaluate at many points at once.
+        With arrays, ``keep_intermediates=False`` keeps only the output's value and
+        the inputs' gradients, which saves memory and time on large sweeps.
 
         >>> from chainrule import parse
         >>> r = parse("(a - b*c)*d").evaluate(a=2, b=-7, c=4, d=1)
@@ -138,7 +141,13 @@ class Graph:
         from chainrule.evaluate import evaluate
 
         given = {**(values or {}), **named_values}
-        return evaluate(self, given, allow_nan=allow_nan, gradients=gradients)
+        return evaluate(
+            self,
+            given,
+            allow_nan=allow_nan,
+            gradients=gradients,
+            keep_intermediates=keep_intermediates,
+        )
 
 
 class GraphBuilder:

@@ -6,7 +6,7 @@ text and LaTeX, where it is defined, and where it has a kink. The parser, the
 evaluator, the renderers, the explanations and the tests all read this table,
 so adding an operation is one entry in :data:`OPS`.
 
-``forward(m, *args)`` and ``partials(m, out, *args)`` are written once against a
+``forward(m, *args)`` and each of ``derivatives`` are written once against a
 math namespace ``m``: :class:`ScalarMath` (plain floats, fast), :class:`VectorMath`
 (numpy arrays), or the torch and sympy namespaces used for verification.
 
@@ -132,11 +132,21 @@ class Op:
     name: str  # registry key and the function name users type, e.g. "sqrt"
     arity: int
     forward: Fn  # forward(m, *args) -> value
-    partials: Fn  # partials(m, out, *args) -> tuple of d out / d arg_i
+    # d out / d arg_i, one per argument: a function (m, out, *args) -> value, or a constant
+    # number (add, sub, neg), which lets backprop skip the multiplication.
+    derivatives: tuple[Fn | float, ...]
     symbol: str  # infix symbol ("*"), prefix "-" for neg, or the function name
     latex: str  # format string over the argument LaTeX, e.g. r"\sqrt{{{0}}}"
     domain: Fn | None = None  # domain(*args) -> None if inside, else why not
     kink: Kink | None = None
+
+    def partials(self, m: Any, out: Any, *args: Any) -> tuple[Any, ...]:
+        """All local partial derivatives d out / d arg_i at one point.
+
+        >>> OPS["div"].partials(ScalarMath, 0.5, 1.0, 2.0)
+        (0.5, -0.25)
+        """
+        return tuple(d if isinstance(d, float) else d(m, out, *args) for d in self.derivatives)
 
     @property
     def infix(self) -> bool:
@@ -182,59 +192,47 @@ def _at_zero(x: Any) -> Any:
 
 
 _OP_LIST = [
-    Op("add", 2, lambda m, x, y: x + y, lambda m, o, x, y: (1.0, 1.0), "+", "{0} + {1}"),
-    Op("sub", 2, lambda m, x, y: x - y, lambda m, o, x, y: (1.0, -1.0), "-", "{0} - {1}"),
-    Op("mul", 2, lambda m, x, y: x * y, lambda m, o, x, y: (y, x), "*", r"{0} \cdot {1}"),
-    Op(
-        "div", 2, lambda m, x, y: x / y, lambda m, o, x, y: (1.0 / y, -o / y), "/",
-        r"\frac{{{0}}}{{{1}}}",
-        domain=_interval("divisor", "/", "(-inf, 0) U (0, inf)", lambda y: y != 0, index=1),
-    ),
-    Op(
-        "pow", 2, lambda m, x, y: m.pow(x, y),
-        lambda m, o, x, y: (y * m.pow(x, y - 1.0), m.xlog(o, x)), "^", "{0}^{{{1}}}",
-        domain=_pow_domain,
-    ),
-    Op("neg", 1, lambda m, x: -x, lambda m, o, x: (-1.0,), "-", "-{0}"),
-    Op(
-        "sqrt", 1, lambda m, x: m.sqrt(x), lambda m, o, x: (0.5 / o,), "sqrt", r"\sqrt{{{0}}}",
-        domain=_interval("argument", "sqrt", "[0, inf)", lambda x: x >= 0),
-    ),
-    Op("exp", 1, lambda m, x: m.exp(x), lambda m, o, x: (o,), "exp", "e^{{{0}}}"),
-    Op(
-        "log", 1, lambda m, x: m.log(x), lambda m, o, x: (1.0 / x,), "log",
-        r"\log\left({0}\right)",
-        domain=_interval("argument", "log", "(0, inf)", lambda x: x > 0),
-    ),
-    Op(
-        "abs", 1, lambda m, x: m.abs(x), lambda m, o, x: (m.sign(x),), "abs",
-        r"\left|{0}\right|", kink=Kink(_at_zero, "abs'(0) is taken as 0"),
-    ),
-    Op(
-        "sigmoid", 1, lambda m, x: m.sigmoid(x), lambda m, o, x: (o * (1.0 - o),), "sigmoid",
-        r"\sigma\left({0}\right)",
-    ),
-    Op("tanh", 1, lambda m, x: m.tanh(x), lambda m, o, x: (1.0 - o * o,), "tanh",
+    Op("add", 2, lambda m, x, y: x + y, (1.0, 1.0), "+", "{0} + {1}"),
+    Op("sub", 2, lambda m, x, y: x - y, (1.0, -1.0), "-", "{0} - {1}"),
+    Op("mul", 2, lambda m, x, y: x * y,
+       (lambda m, o, x, y: y, lambda m, o, x, y: x),
+       "*", r"{0} \cdot {1}"),
+    Op("div", 2, lambda m, x, y: x / y,
+       (lambda m, o, x, y: 1.0 / y, lambda m, o, x, y: -o / y),
+       "/", r"\frac{{{0}}}{{{1}}}",
+       domain=_interval("divisor", "/", "(-inf, 0) U (0, inf)", lambda y: y != 0, index=1)),
+    Op("pow", 2, lambda m, x, y: m.pow(x, y),
+       (lambda m, o, x, y: y * m.pow(x, y - 1.0), lambda m, o, x, y: m.xlog(o, x)),
+       "^", "{0}^{{{1}}}", domain=_pow_domain),
+    Op("neg", 1, lambda m, x: -x, (-1.0,), "-", "-{0}"),
+    Op("sqrt", 1, lambda m, x: m.sqrt(x), (lambda m, o, x: 0.5 / o,), "sqrt", r"\sqrt{{{0}}}",
+       domain=_interval("argument", "sqrt", "[0, inf)", lambda x: x >= 0)),
+    Op("exp", 1, lambda m, x: m.exp(x), (lambda m, o, x: o,), "exp", "e^{{{0}}}"),
+    Op("log", 1, lambda m, x: m.log(x), (lambda m, o, x: 1.0 / x,), "log",
+       r"\log\left({0}\right)",
+       domain=_interval("argument", "log", "(0, inf)", lambda x: x > 0)),
+    Op("abs", 1, lambda m, x: m.abs(x), (lambda m, o, x: m.sign(x),), "abs",
+       r"\left|{0}\right|", kink=Kink(_at_zero, "abs'(0) is taken as 0")),
+    Op("sigmoid", 1, lambda m, x: m.sigmoid(x), (lambda m, o, x: o * (1.0 - o),), "sigmoid",
+       r"\sigma\left({0}\right)"),
+    Op("tanh", 1, lambda m, x: m.tanh(x), (lambda m, o, x: 1.0 - o * o,), "tanh",
        r"\tanh\left({0}\right)"),
-    Op(
-        "relu", 1, lambda m, x: m.relu(x), lambda m, o, x: (m.positive(x),), "relu",
-        r"\operatorname{{relu}}\left({0}\right)", kink=Kink(_at_zero, "relu'(0) is taken as 0"),
-    ),
-    Op("sin", 1, lambda m, x: m.sin(x), lambda m, o, x: (m.cos(x),), "sin",
+    Op("relu", 1, lambda m, x: m.relu(x), (lambda m, o, x: m.positive(x),), "relu",
+       r"\operatorname{{relu}}\left({0}\right)",
+       kink=Kink(_at_zero, "relu'(0) is taken as 0")),
+    Op("sin", 1, lambda m, x: m.sin(x), (lambda m, o, x: m.cos(x),), "sin",
        r"\sin\left({0}\right)"),
-    Op("cos", 1, lambda m, x: m.cos(x), lambda m, o, x: (-m.sin(x),), "cos",
+    Op("cos", 1, lambda m, x: m.cos(x), (lambda m, o, x: -m.sin(x),), "cos",
        r"\cos\left({0}\right)"),
-    Op(
-        "max", 2, lambda m, x, y: m.max(x, y), lambda m, o, x, y: (m.step(x, y), m.step(y, x)),
-        "max", r"\max\left({0}, {1}\right)",
-        kink=Kink(_ties, "max tie: the gradient is split 0.5/0.5"),
-    ),
-    Op(
-        "min", 2, lambda m, x, y: m.min(x, y), lambda m, o, x, y: (m.step(y, x), m.step(x, y)),
-        "min", r"\min\left({0}, {1}\right)",
-        kink=Kink(_ties, "min tie: the gradient is split 0.5/0.5"),
-    ),
-]
+    Op("max", 2, lambda m, x, y: m.max(x, y),
+       (lambda m, o, x, y: m.step(x, y), lambda m, o, x, y: m.step(y, x)),
+       "max", r"\max\left({0}, {1}\right)",
+       kink=Kink(_ties, "max tie: the gradient is split 0.5/0.5")),
+    Op("min", 2, lambda m, x, y: m.min(x, y),
+       (lambda m, o, x, y: m.step(y, x), lambda m, o, x, y: m.step(x, y)),
+       "min", r"\min\left({0}, {1}\right)",
+       kink=Kink(_ties, "min tie: the gradient is split 0.5/0.5")),
+]  # fmt: skip
 
 OPS: dict[str, Op] = {op.name: op for op in _OP_LIST}
 """Every primitive, by name."""

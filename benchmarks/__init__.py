@@ -1,0 +1,1 @@
+"""Benchmarks: each compares chainrule with a baseline in the same run."""
