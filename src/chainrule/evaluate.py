@@ -430,11 +430,16 @@ def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: b
         except _MATH_ERRORS:  # e.g. sqrt'(0): redo in IEEE arithmetic, then say where
             grads = _seed(len(values), graph.output)
             with np.errstate(all="ignore"):
-                _run_backward(program.instructions, values, grads, VectorMath)
+                _run_backward(program.instructions, _ieee(values), grads, VectorMath)
             grads = [None if g is None else float(g) for g in grads]
     if any(_maybe_not_finite(grads[i]) for i in program.input_index.values()):
         _report(_backward_problems(graph, values, grads), allow_nan, warnings)
     return grads
+
+
+def _ieee(values: list[Any]) -> list[Any]:
+    """Floats as numpy floats, whose arithmetic gives inf and nan instead of raising."""
+    return [v if v is None or isinstance(v, np.ndarray) else np.float64(v) for v in values]
 
 
 def _seed(size: int, output: int) -> list[Any]:
@@ -492,9 +497,11 @@ def _backward_problems(
         node = graph.nodes[index]
         if node.op is None or grads[index] is None or not _all_finite(grads[index]):
             continue
-        args = [values[arg] for arg in node.args]
+        if not _all_finite(values[index]):  # reported by the forward pass already
+            continue
+        args = _ieee([values[arg] for arg in node.args])
         with np.errstate(all="ignore"):
-            local = node.op.partials(VectorMath, values[index], *args)
+            local = node.op.partials(VectorMath, _ieee([values[index]])[0], *args)
         for arg, partial in zip(node.args, local, strict=True):
             if graph.nodes[arg].kind == "constant" or _all_finite(partial):
                 continue

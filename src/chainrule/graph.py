@@ -256,7 +256,9 @@ def _numbered(prefix: str, count: int, taken: set[str]) -> list[str]:
 
 def _checked_list(labels: list[str], count: int, taken: set[str]) -> list[str]:
     if len(labels) != count:
-        raise ChainruleError(f"--names: {len(labels)} names given for {count} operations")
+        raise ChainruleError(
+            f"--names: {len(labels)} given, but the expression has {count} operations"
+        )
     for label in labels:
         if not _IDENTIFIER.match(label):
             raise ChainruleError(f"--names: {label!r} is not a valid name")

@@ -66,7 +66,7 @@ def add_expression_arguments(parser: argparse.ArgumentParser) -> None:
 def load_graph(args: argparse.Namespace) -> Graph:
     names: str | list[str] = args.names
     if "," in args.names:
-        names = [name.strip() for name in args.names.split(",")]
+        names = [name.strip() for name in args.names.split(",") if name.strip()]
     return parse(args.expression, syntax=args.syntax, names=names)
 
 
