@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from chainrule.errors import ChainruleError
 from chainrule.ops import OPS, Op
@@ -33,8 +32,7 @@ NodeKind = Literal["input", "constant", "op"]
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """One vertex of the graph: an input, a constant, or one operation."""
 
     name: str  # "a", "4", "pi", "v3"

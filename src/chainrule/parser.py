@@ -41,11 +41,11 @@ class Token(NamedTuple):
 
 
 _PLAIN_TOKEN = re.compile(
-    r"(?P<space>\s+)"
-    r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>\*\*|[-+*/^])"
     r"|(?P<punct>[(),])"
+    r"|(?P<bad>\S))"
 )
 
 
@@ -63,14 +63,11 @@ def lex_plain(text: str) -> Iterator[Token]:
     >>> [t.text for t in lex_plain("2x**3")]
     ['2', 'x', '^', '3', '']
     """
-    pos = 0
-    while pos < len(text):
-        match = _PLAIN_TOKEN.match(text, pos)
-        if match is None:
-            raise ParseError(f"unexpected character {text[pos]!r}", text, pos + 1)
-        kind, value = match.lastgroup, match.group()
-        column = pos + 1
-        pos = match.end()
+    for match in _PLAIN_TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind is None:  # trailing white space
+            break
+        value, column = match.group(kind), match.start(kind) + 1
         if kind == "name":
             yield _classify_name(value, column)
         elif kind == "num":
@@ -79,6 +76,8 @@ def lex_plain(text: str) -> Iterator[Token]:
             yield Token("op", "^" if value == "**" else value, column)
         elif kind == "punct":
             yield Token(value, value, column)
+        else:
+            raise ParseError(f"unexpected character {value!r}", text, column)
     yield Token("end", "", len(text) + 1)
 
 
