@@ -81,10 +81,8 @@ def lex_plain(text: str) -> Iterator[Token]:
     yield Token("end", "", len(text) + 1)
 
 
-_LATEX_FUNCTIONS = {
-    "sqrt": "sqrt", "exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos",
-    "tanh": "tanh", "max": "max", "min": "min", "sigma": "sigmoid",
-}  # fmt: skip
+# \sqrt, \log, \max, ... are the registry's function names; two LaTeX names are aliases.
+_LATEX_FUNCTIONS = {name: name for name in FUNCTIONS} | {"ln": "log", "sigma": "sigmoid"}
 _LATEX_SPACING = {",", ";", "!", " ", ":", "quad", "qquad"}
 _LATEX_TOKEN = re.compile(
     r"(?P<space>\s+)"
