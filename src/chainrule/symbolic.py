@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 SIMPLIFY_MAX_OPS = 60
 """Graphs with more operations get their derivative unsimplified: simplify is slow."""
 
-SIMPLIFY_SECONDS = 2.0
+SIMPLIFY_SECONDS = 1.0
 """Wall-clock cap for simplifying one derivative (where a timer signal can be used)."""
 
 SYMBOLIC_MAX_OPS = 2000
@@ -179,13 +179,13 @@ def _guarded(compute: Callable[[], Any]) -> Any:
 
 
 def _simplified(expr: sympy.Expr) -> sympy.Expr:
-    """``sympy.simplify(expr)``, or ``expr`` itself if that takes too long."""
+    """``sympy.simplify(expr)`` if that is shorter and done in time, else ``expr``."""
     try:
         with _time_limit(SIMPLIFY_SECONDS):
             simple: sympy.Expr = sympy.simplify(expr)
     except (_TimeUp, RecursionError):
         return expr
-    return simple
+    return simple if sympy.count_ops(simple) <= sympy.count_ops(expr) else expr
 
 
 class _TimeUp(Exception):
