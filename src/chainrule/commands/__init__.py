@@ -7,6 +7,6 @@ light: import torch, matplotlib or sympy inside ``run``.
 
 from types import ModuleType
 
-from chainrule.commands import demo, graph, mnist
+from chainrule.commands import chain, demo, graph, mnist
 
-COMMANDS: list[ModuleType] = [graph, demo, mnist]
+COMMANDS: list[ModuleType] = [graph, demo, mnist, chain]
