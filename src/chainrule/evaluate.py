@@ -266,10 +266,13 @@ def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) ->
                 kinks[index] += hits
             grads = _seed(len(chunk), graph.output)
             _run_backward(program.instructions, chunk, grads, VectorMath, graph.output)
+            # Checked while the chunk is in cache; the full evaluation says where.
+            if any(_maybe_not_finite(grads[i]) for i in slots):
+                return None
             output[start : start + _CHUNK] = chunk[graph.output]
             for i in slots:
                 grads_out[i][start : start + _CHUNK] = grads[i]
-    if _maybe_not_finite(output) or any(_maybe_not_finite(g) for g in grads_out.values()):
+    if _maybe_not_finite(output):
         return None
     values[graph.output] = output.reshape(shape)
     gradients: list[Any] = [None] * len(values)
@@ -287,7 +290,7 @@ def _input_value(name: str, given: Mapping[str, Any], vector: bool, allow_nan: b
         value = np.asarray(raw, dtype=np.float64) if vector else float(raw)
     except (TypeError, ValueError):
         raise EvaluationError(f"the value of {name!r} is not a number: {raw!r}") from None
-    if not allow_nan and not _all_finite(value):
+    if not allow_nan and _maybe_not_finite(value) and not _all_finite(value):
         raise EvaluationError(f"the value of {name!r} is not finite: {raw!r} (see --allow-nan)")
     return value
 
