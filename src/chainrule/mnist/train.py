@@ -46,6 +46,7 @@ from chainrule.mnist.data import (
     split_validation,
 )
 from chainrule.mnist.models import build_model
+from chainrule.mnist.optim import Optimizer, learning_rate
 
 CHECKPOINT_FORMAT = "chainrule-mnist/1"
 """Marks a checkpoint as ours; load_checkpoint refuses anything else."""
@@ -211,39 +212,11 @@ def prepare_data(config: TrainConfig, device: torch.device) -> Data:
 # ---------------------------------------------------------------- optimisation
 
 
-def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+def make_optimizer(config: TrainConfig, model: nn.Module) -> Optimizer:
     """The config's optimizer; weight decay spares biases and BatchNorm parameters."""
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    no_decay = [p for p in model.parameters() if p.dim() <= 1]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    if config.optimizer == "adadelta":
-        return torch.optim.Adadelta(groups, lr=config.lr)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
-    optimizer = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    return optimizer(groups, lr=config.lr, betas=(config.momentum, 0.999))
-
-
-def make_scheduler(
-    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
-) -> torch.optim.lr_scheduler.LRScheduler:
-    """The learning-rate schedule; ``step`` moves once per epoch, the others once per batch."""
-    total = config.epochs * steps_per_epoch
-    lr_scheduler = torch.optim.lr_scheduler
-    if config.schedule == "onecycle":
-        cycle_momentum = config.optimizer != "adadelta"
-        return lr_scheduler.OneCycleLR(
-            optimizer, config.lr, total_steps=total, pct_start=config.warmup,
-            cycle_momentum=cycle_momentum,
-        )  # fmt: skip
-    if config.schedule == "cosine":
-        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    if config.schedule == "step":
-        return lr_scheduler.StepLR(optimizer, step_size=1, gamma=config.gamma)
-    return lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    params = list(model.parameters())
+    decay = [p for p in params if p.dim() > 1]
+    return Optimizer(params, config.optimizer, config.momentum, config.weight_decay, decay)
 
 
 class WeightAverage:
@@ -357,7 +330,6 @@ class Trainer:
         self.model = self._build_model()
         self.steps_per_epoch = len(self.data.train_x) // config.batch_size
         self.optimizer = make_optimizer(config, self.model)
-        self.scheduler = make_scheduler(config, self.optimizer, self.steps_per_epoch)
         self.ema = WeightAverage(self.model, config.ema_decay) if config.ema_decay else None
         self.trainable: nn.Module = self.model
         if dist.enabled:
@@ -412,19 +384,20 @@ class Trainer:
                     self._update_bar(bar, step, loss_sum, correct, seen)
         if bar is not None:
             bar.close()
-        if config.schedule == "step":
-            self.scheduler.step()
         total_loss, total_seen = dist.sum([float(loss_sum), float(seen)], self.device)
         return total_loss / max(total_seen, 1)
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.trainable(x)
         loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
-        self.optimizer.step()
-        if self.config.schedule != "step":
-            self.scheduler.step()
+        config = self.config
+        lr, momentum = learning_rate(
+            config.schedule, self.optimizer.steps, self.steps_per_epoch, config.epochs,
+            config.lr, config.warmup, config.gamma,
+        )  # fmt: skip
+        self.optimizer.step(lr, momentum)
         if self.ema is not None:
             self.ema.update(self.model)
         return loss.detach(), (logits.detach().argmax(1) == y).sum()
@@ -493,7 +466,6 @@ class Trainer:
             "model": self.model.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "history": self.history,
@@ -534,7 +506,6 @@ class Trainer:
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
         if self.device.type == "cuda" and state["cuda_rng"]:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
