@@ -72,24 +72,23 @@ class Program:
 
     @staticmethod
     def _compile(graph: Graph) -> Program:
+        nodes = graph.nodes
+        constant = [node.constant is not None for node in nodes]
         instructions = []
-        for index, node in enumerate(graph.nodes):
-            if node.op is None:
+        for index, (_, op, args, _) in enumerate(nodes):
+            if op is None:
                 continue
             # Constants need no gradient: skipping them also skips pow's d/d exponent in c^3.
-            needed = [
-                None if graph.nodes[arg].kind == "constant" else derivative
-                for arg, derivative in zip(node.args, node.op.derivatives, strict=True)
-            ]
-            a, b = node.args[0], node.args[-1]
-            da, db = needed[0], needed[1] if len(needed) == 2 else None
-            instructions.append(Instruction(node.op.arity, node.op.forward, da, db, index, a, b))
+            a, b = args[0], args[-1]
+            da = None if constant[a] else op.derivatives[0]
+            db = None if op.arity == 1 or constant[b] else op.derivatives[1]
+            instructions.append(Instruction(op.arity, op.forward, da, db, index, a, b))
         return Program(
-            graph.nodes,
+            nodes,
             instructions,
-            {node.name: i for i, node in enumerate(graph.nodes) if node.kind == "input"},
-            [(i, node.constant) for i, node in enumerate(graph.nodes) if node.constant is not None],
-            [i for i, node in enumerate(graph.nodes) if node.op and node.op.kink],
+            {n.name: i for i, n in enumerate(nodes) if n.op is None and not constant[i]},
+            [(i, n.constant) for i, n in enumerate(nodes) if n.constant is not None],
+            [i for i, n in enumerate(nodes) if n.op and n.op.kink],
         )
 
 
