@@ -1,0 +1,130 @@
+"""The report as GitHub Markdown: math as ``$...$``, pictures as files beside it.
+
+>>> from chainrule.report.document import Document, Figure, Math, Table
+>>> doc = Document("Demo", [], [Math("x^2"), Table(("x", "y"), (("1", "a|b"),)),
+...                             Figure("g", "A graph.", svg="<svg/>")])
+>>> text, assets = to_markdown(doc)
+>>> print(text)
+# Demo
+<BLANKLINE>
+$$x^2$$
+<BLANKLINE>
+| x | y |
+|---|---|
+| 1 | a\\|b |
+<BLANKLINE>
+![A graph.](assets/g.svg)
+<BLANKLINE>
+*Figure 1. A graph.*
+<BLANKLINE>
+>>> sorted(assets)
+['assets/g.svg']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from chainrule.report.document import (
+    Answer,
+    Block,
+    BulletList,
+    Code,
+    Document,
+    Figure,
+    Heading,
+    Math,
+    Note,
+    Paragraph,
+    Table,
+    anchor,
+)
+
+ASSETS = "assets"
+"""Folder, beside report.md, that holds its pictures."""
+
+_NOTE_LABEL = {"info": "Note", "warning": "Warning", "error": "Error"}
+
+
+def to_markdown(document: Document) -> tuple[str, dict[str, bytes]]:
+    """The Markdown text and its assets (relative path -> bytes)."""
+    writer = _Writer()
+    lines = [f"# {document.title}", ""]
+    for line in document.subtitle:
+        lines += [line, ""]
+    if document.subtitle:
+        lines += [_contents(document), ""]
+    for block in document.blocks:
+        lines += [writer.block(block), ""]
+    return "\n".join(lines), writer.assets
+
+
+def _contents(document: Document) -> str:
+    """A nested list of links (GitHub makes the same anchors from ``<a id>``)."""
+    entries = ["**Contents**", ""]
+    for heading in document.headings(max_level=3):
+        indent = "  " * (heading.level - 2)
+        entries.append(f"{indent}- [{heading.text}](#{anchor(heading)})")
+    return "\n".join(entries)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class _Writer:
+    """Renders blocks and collects the files they refer to."""
+
+    def __init__(self) -> None:
+        self.assets: dict[str, bytes] = {}
+        self._figures = count(1)
+        self._renderers: dict[type, Callable[[Any], str]] = {
+            Heading: lambda b: f'<a id="{anchor(b)}"></a>\n\n{"#" * b.level} {b.text}',
+            Paragraph: lambda b: b.text,
+            BulletList: self.bullets,
+            Math: lambda b: f"$${b.latex}$$",
+            Table: self.table,
+            Code: lambda b: f"```\n{b.text}\n```",
+            Figure: self.figure,
+            Note: lambda b: f"> **{_NOTE_LABEL[b.kind]}:** {b.text}",
+            Answer: self.answer,
+        }
+
+    def block(self, block: Block) -> str:
+        return self._renderers[type(block)](block)
+
+    def bullets(self, block: BulletList) -> str:
+        return "\n".join(
+            f"{n}. {item}" if block.ordered else f"- {item}"
+            for n, item in enumerate(block.items, 1)
+        )
+
+    def table(self, block: Table) -> str:
+        lines = [
+            "| " + " | ".join(_cell(c) for c in block.header) + " |",
+            "|" + "---|" * len(block.header),
+        ]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in block.rows]
+        if block.caption:
+            lines += ["", f"*{block.caption}*"]
+        return "\n".join(lines)
+
+    def figure(self, block: Figure) -> str:
+        number = next(self._figures)
+        if block.svg is not None:
+            path = f"{ASSETS}/{block.name}.svg"
+            self.assets[path] = block.svg.encode("utf-8")
+        elif block.png is not None:
+            path = f"{ASSETS}/{block.name}.png"
+            self.assets[path] = block.png
+        else:
+            raise ValueError(f"figure {block.name!r} has neither SVG nor PNG")
+        alt = block.caption.replace("[", "(").replace("]", ")").replace("$", "")
+        return f"![{alt}]({path})\n\n*Figure {number}. {block.caption}*"
+
+    def answer(self, block: Answer) -> str:
+        paragraphs = [text.strip() for text in block.text.split("\n\n")]
+        body = "\n>\n".join(f"> {text}" for text in paragraphs)
+        return f"> **{block.label} {block.question}**\n>\n{body}"

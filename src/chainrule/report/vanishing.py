@@ -1,0 +1,203 @@
+"""Section 1.3: the sigmoid chain, vanishing and exploding gradients, and a deep network.
+
+Three parts: the chain itself (σ' derived by sympy, the chain-rule gradient, the
+vanishing and exploding examples: :mod:`chainrule.chain`), the plots (sweeps over
+depth and weight scale), and the deep-network experiment on MNIST, which is the
+slow one and has its own cache entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.report.budget import Budget
+from chainrule.report.document import Block, Figure, Heading, Math, Paragraph, Table
+from chainrule.report.numbers import num, tex_num
+from chainrule.report.parts import Part, PartOutput
+
+SHEET_DEPTH = 5
+"""The sheet's chain: input x, four hidden one-node layers and the output, a_1 .. a_5."""
+
+EXAMPLE_X = 0.5
+"""Where the sheet's chain is evaluated (the sheet leaves x and the weights open)."""
+
+GROWTH_DEPTHS = (5, 10, 20)
+"""Depths at which the vanishing and exploding examples are compared."""
+
+CHAIN_MODULES = (
+    "chainrule.report.vanishing", "chainrule.report.numbers", "chainrule.chain",
+    "chainrule.evaluate", "chainrule.graph", "chainrule.ops", "chainrule.render",
+    "chainrule.layout", "chainrule.drawing",
+)
+
+
+def intro() -> list[Block]:
+    """The sheet's network in one paragraph."""
+    return [Paragraph(
+        f"The network has an input $x$, four hidden layers of one node and an output $y$: "
+        f"$a_i = \\sigma(w_i a_{{i-1}})$ for $i = 1, \\ldots, {SHEET_DEPTH}$, with $a_0 = x$ and "
+        f"$y = a_{SHEET_DEPTH}$. chainrule builds it as a computational graph "
+        "($z_i = w_i a_{i-1}$, $a_i = \\sigma(z_i)$) and backpropagates through it like any "
+        "other expression."
+    )]
+
+
+def parts(budget: Budget) -> list[Part]:
+    """The parts of section 1.3, in order (the answers come from :mod:`answers`)."""
+    return [
+        Part("1.3-chain", "1.3 the sigmoid chain: σ', the chain rule, vanishing and exploding",
+             lambda ctx: chain_part(), {"depth": SHEET_DEPTH, "x": EXAMPLE_X,
+                                        "depths": list(GROWTH_DEPTHS)},
+             CHAIN_MODULES, budget.estimates["chain"]),
+    ]
+
+
+def _sigma(latex: str, symbol: Any) -> str:
+    """sympy's LaTeX of an expression in ``s = σ(x)``, written with σ(x)."""
+    return latex.replace(f"{symbol}", r"\sigma(x)")
+
+
+def derivative_blocks() -> tuple[list[Block], dict[str, Any]]:
+    """(ii): σ' derived by sympy, its maximum from σ'' = 0, its infimum."""
+    import sympy
+
+    from chainrule.chain import sigmoid_derivative_facts
+
+    facts = sigmoid_derivative_facts()
+    points = ", ".join(sympy.latex(p) for p in facts.critical_points)
+    by_output = _sigma(sympy.latex(facts.by_output), facts.output_symbol)
+    blocks: list[Block] = [
+        Heading("(ii) The derivative of the sigmoid", 4),
+        Math(f"\\sigma(x) = {sympy.latex(facts.function)}"),
+        Math(f"\\sigma'(x) = {sympy.latex(facts.derivative)} = {by_output}"),
+        Paragraph(
+            "since $1 - \\sigma(x) = \\frac{e^{-x}}{1 + e^{-x}}$. Its extremes: where "
+            "$\\sigma''(x) = 0$,"
+        ),
+        Math(f"\\sigma''(x) = {sympy.latex(facts.second_derivative)} = 0 "
+             f"\\quad\\Leftrightarrow\\quad x = {points}"),
+        Math(f"\\max_x \\sigma'(x) = \\sigma'({sympy.latex(facts.argmax)}) = "
+             f"{sympy.latex(facts.max_value)}, \\qquad "
+             f"\\inf_x \\sigma'(x) = {sympy.latex(facts.infimum)}"),
+        Paragraph(
+            f"The maximum is ${sympy.latex(facts.max_value)}$ at $x = "
+            f"{sympy.latex(facts.argmax)}$. There is no minimum: $\\sigma'(x) > 0$ everywhere "
+            f"and tends to its infimum ${sympy.latex(facts.infimum)}$ as $|x| \\to \\infty$ "
+            "without reaching it, so "
+            f"$0 < \\sigma'(x) \\leq {sympy.latex(facts.max_value)}$."
+        ),
+    ]
+    return blocks, {
+        "max": facts.max_float, "max_exact": str(facts.max_value), "argmax": str(facts.argmax),
+        "infimum": float(facts.infimum), "infimum_attained": facts.infimum_attained,
+    }
+
+
+def _layer_table(analysis: Any, caption: str) -> Table:
+    rows = tuple(
+        (str(layer.index), num(layer.weight), num(layer.input), num(layer.pre_activation),
+         num(layer.activation), num(layer.derivative), num(layer.factor), num(layer.grad))
+        for layer in analysis.layers
+    )
+    header = ("$i$", "$w_i$", "$a_{i-1}$", "$z_i = w_i a_{i-1}$", "$a_i = \\sigma(z_i)$",
+              "$\\sigma'(z_i)$", "$w_i\\sigma'(z_i)$", "$\\partial y / \\partial a_i$")
+    return Table(header, rows, caption)
+
+
+def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
+    """(iii): dy/dx by the chain rule, evaluated and checked on the sheet's chain."""
+    from chainrule.chain import analyse
+    from chainrule.render import to_svg
+
+    n = SHEET_DEPTH
+    analysis = analyse([1.0] * n, EXAMPLE_X)
+    factors = " ".join(
+        f"\\frac{{\\partial a_{i}}}{{\\partial a_{i - 1}}}" for i in range(n, 0, -1)
+    )
+    given = {"x": EXAMPLE_X, **{f"w{i}": w for i, w in enumerate(analysis.weights, 1)}}
+    weights = ", ".join(num(w) for w in analysis.weights)
+    blocks: list[Block] = [
+        Heading("(iii) The gradient by the chain rule", 4),
+        Paragraph("Each layer depends only on the one before it, so the chain rule is a product "
+                  "with one factor per layer:"),
+        Math(f"\\frac{{\\partial y}}{{\\partial x}} = {factors}"),
+        Math("\\frac{\\partial a_i}{\\partial a_{i-1}} = w_i\\,\\sigma'(w_i a_{i-1}) = "
+             "w_i\\, a_i (1 - a_i)"),
+        Math(f"\\frac{{\\partial y}}{{\\partial x}} = \\prod_{{i=1}}^{{{n}}} w_i\\,"
+             f"\\sigma'(w_i a_{{i-1}}) = \\prod_{{i=1}}^{{{n}}} w_i\\, a_i (1 - a_i), \\qquad "
+             f"\\left|\\frac{{\\partial y}}{{\\partial x}}\\right| \\leq "
+             f"\\left(\\frac{{1}}{{4}}\\right)^{{{n}}} \\prod_{{i=1}}^{{{n}}} |w_i|"),
+        Paragraph(
+            f"With all weights $w_i = {weights}$ and $x = {tex_num(EXAMPLE_X)}$, "
+            "chainrule's backpropagation through the graph gives "
+            f"$\\partial y / \\partial x = {tex_num(analysis.backprop)}$, and the product "
+            f"formula gives ${tex_num(analysis.closed_form)}$ "
+            f"({'they agree' if analysis.agree else 'they DISAGREE'}: relative difference "
+            f"${tex_num(analysis.relative_difference, 2)}$). The bound is "
+            f"$(1/4)^{{{n}}} = {tex_num(analysis.bound)}$."
+        ),
+        _layer_table(analysis, "The chain layer by layer: every local factor is below 1/4."),
+        Figure("chain-graph", f"The chain with all weights {weights} at x = {num(EXAMPLE_X)}: "
+               "values and gradients on every node.",
+               svg=to_svg(analysis.graph, analysis.graph.evaluate(given))),
+    ]
+    return blocks, {
+        "example_x": EXAMPLE_X, "example_weights": analysis.weights,
+        "example_dy_dx": analysis.backprop, "example_closed_form": analysis.closed_form,
+        "example_agree": analysis.agree, "example_bound": analysis.bound, "depth": n,
+        "example_factors": [layer.factor for layer in analysis.layers],
+    }
+
+
+def examples_blocks() -> tuple[list[Block], dict[str, Any]]:
+    """A vanishing chain and an exploding one, compared as they get deeper."""
+    from chainrule.chain import exploding_example, exploding_facts, vanishing_example
+
+    explode = exploding_facts("sigmoid")
+    threshold = float(explode.threshold)
+    vanishing = {depth: vanishing_example(depth) for depth in GROWTH_DEPTHS}
+    exploding = {depth: exploding_example(depth) for depth in GROWTH_DEPTHS}
+    first, slow = exploding[GROWTH_DEPTHS[0]], vanishing[GROWTH_DEPTHS[0]]
+    weight, factor = first.weights[0], first.layers[0].factor
+    low, high = explode.window(weight) or (0.0, 0.0)
+    rows = tuple(
+        (str(depth), tex_num(vanishing[depth].backprop), tex_num(exploding[depth].backprop))
+        for depth in GROWTH_DEPTHS
+    )
+    blocks: list[Block] = [
+        Heading("Vanishing and exploding: two chains", 4),
+        Paragraph(
+            "A layer's factor is at most $|w_i| \\max\\sigma' = |w_i|/4$, so it can exceed 1 "
+            f"only if $|w_i| > {num(threshold)}$ (sympy solves $|w|/4 > 1$). Even then it does so "
+            "only for inputs near the centre of the sigmoid: for "
+            f"$w = {num(weight)}$ the factor exceeds 1 only while "
+            f"${num(low, 3)} < a_{{i-1}} < {num(high, 3)}$. The exploding chain below uses "
+            f"$w_i = {num(weight)}$ in every layer and starts at the fixed point "
+            f"$x = {num(first.x)}$ of $a = \\sigma(w a)$, so every layer multiplies the gradient "
+            f"by ${num(factor, 5)}$; the vanishing chain has $w_i = {num(slow.weights[0])}$ and "
+            f"$x = {num(slow.x)}$."
+        ),
+        Table(("depth", "vanishing: $\\partial y/\\partial x$",
+               "exploding: $\\partial y/\\partial x$"),
+              tuple((r[0], f"${r[1]}$", f"${r[2]}$") for r in rows),
+              "The gradient shrinks or grows geometrically with the number of layers."),
+    ]
+    last = GROWTH_DEPTHS[-1]
+    return blocks, {
+        "threshold": threshold, "exploding_weight": weight, "exploding_factor": factor,
+        "exploding_x": first.x, "window": [low, high],
+        "vanishing": {str(d): vanishing[d].backprop for d in GROWTH_DEPTHS},
+        "exploding": {str(d): exploding[d].backprop for d in GROWTH_DEPTHS},
+        "last_depth": last,
+    }
+
+
+def chain_part() -> PartOutput:
+    """The analysis of the sheet's chain."""
+    blocks: list[Block] = [Heading("The sigmoid chain", 3, "chain")]
+    facts: dict[str, Any] = {}
+    for build in (derivative_blocks, chain_rule_blocks, examples_blocks):
+        more, found = build()
+        blocks += more
+        facts.update(found)
+    return PartOutput(blocks, facts)
