@@ -218,3 +218,24 @@ def _time_limit(seconds: float) -> Iterator[None]:
         if previous_timer[0] > 0:  # give back what is left of a caller's timer (>= 1 ms)
             left = max(previous_timer[0] - (time.monotonic() - started), 0.001)
             signal.setitimer(signal.ITIMER_REAL, left, previous_timer[1])
+
+
+def with_symbolic(document: Mapping[str, Any], graph: Graph) -> dict[str, Any]:
+    """``chainrule graph --format json`` with ``"symbolic"`` (input -> closed form) added.
+
+    The key goes right after ``"gradients"``, so the keys read: expression, inputs,
+    steps, output, gradients, symbolic, warnings.
+
+    >>> from chainrule import parse
+    >>> g = parse("x*y")
+    >>> list(with_symbolic(g.evaluate(x=2, y=3).to_dict(), g).items())[-2:]
+    [('symbolic', {'x': 'y', 'y': 'x'}), ('warnings', [])]
+    """
+    closed = {name: str(expr) for name, expr in symbolic_gradients(graph).items()}
+    ordered: dict[str, Any] = {}
+    for key, value in document.items():
+        ordered[key] = value
+        if key == "gradients":
+            ordered["symbolic"] = closed
+    ordered.setdefault("symbolic", closed)
+    return ordered

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainrule.errors import ChainruleError
 from chainrule.evaluate import Result
@@ -16,13 +17,31 @@ from chainrule.graph import Graph
 from chainrule.parser import parse
 from chainrule.tables import structure_text, to_json, to_markdown, to_text
 
+if TYPE_CHECKING:
+    from chainrule.explain import Format
+
+
+def _evaluated(graph: Graph, result: Result | None) -> Result:
+    """The result, or without --at the structure evaluated at NaN (for JSON's keys)."""
+    if result is not None:
+        return result
+    return graph.evaluate(dict.fromkeys(graph.inputs, math.nan), allow_nan=True)
+
+
+def _explained(graph: Graph, result: Result | None, fmt: Format) -> str:
+    from chainrule.explain import explain
+
+    return explain(result if result is not None else graph, fmt)
+
+
 # format name -> renderer of an evaluated graph (None: structure only)
 FORMATS: dict[str, Callable[[Graph, Result | None], str | bytes]] = {
     "text": lambda g, r: to_text(r) if r else structure_text(g),
-    "json": lambda g, r: to_json(r if r else g.evaluate(dict.fromkeys(g.inputs, math.nan),
-                                                         allow_nan=True)),
+    "json": lambda g, r: to_json(_evaluated(g, r)),
     "markdown": lambda g, r: to_markdown(r) if r else structure_text(g),
+    "latex": lambda g, r: _explained(g, r, "latex"),  # LaTeX is always the worked solution
 }
+EXPLAINED_FORMATS = ("text", "markdown", "latex")
 
 _ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^,]+?)\s*(?:,|$)")
 
@@ -85,10 +104,37 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--format", choices=sorted(FORMATS), default="text")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument(
+        "--explain", action="store_true",
+        help="write the worked solution (forward and backward pass line by line, symbolic "
+        "gradients, verification) as text, markdown or latex; with json, add 'symbolic'",
+    )
+    parser.add_argument(
+        "--symbolic", action="store_true",
+        help="with --format json: add the key 'symbolic' (closed-form gradients, by sympy)",
+    )
+    parser.add_argument(
         "--allow-nan", action="store_true",
         help="give IEEE results (inf, nan) with a warning instead of a domain error",
     )
     parser.set_defaults(run=run)
+
+
+def render(args: argparse.Namespace, graph: Graph, result: Result | None) -> str | bytes:
+    """What ``chainrule graph`` writes for the parsed arguments."""
+    fmt = args.format
+    if args.explain and fmt in EXPLAINED_FORMATS:
+        return _explained(graph, result, fmt)
+    if (args.explain or args.symbolic) and fmt == "json":
+        from chainrule.symbolic import with_symbolic
+
+        document = with_symbolic(_evaluated(graph, result).to_dict(), graph)
+        return json.dumps(document, indent=2, allow_nan=False)
+    if args.explain:
+        raise ChainruleError(f"--explain writes text, markdown, latex or json, not {fmt}")
+    if args.symbolic:
+        raise ChainruleError("--symbolic adds closed-form gradients to --format json "
+                             "(the --explain output has them too)")
+    return FORMATS[fmt](graph, result)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     for text in args.at:
         values.update(parse_values(text))
     result = graph.evaluate(values, allow_nan=args.allow_nan) if args.at else None
-    rendered = FORMATS[args.format](graph, result)
+    rendered = render(args, graph, result)
     if args.output:
         write_atomic(args.output, rendered)
     elif isinstance(rendered, bytes):
