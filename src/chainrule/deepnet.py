@@ -475,75 +475,95 @@ def plot_comparison(
 ) -> list[Path]:
     """Gradient norm per layer (log) and the probe loss over training; PNG and SVG.
 
-    With one report and ``per_snapshot``, the left panel shows every snapshot
-    (dark: initialization, light: the end); otherwise it shows each report's
-    norms at initialization, one line per network.
+    With ``per_snapshot`` (one report) the first panel shows every measurement
+    (dark: initialization, light: the end). Otherwise one line per network: the
+    norms at initialization, the norms at the end of training, and the loss.
     """
+    from chainrule.chain_plots import new_figure, save_figure
+
+    if per_snapshot:
+        figure, (norms, loss) = new_figure(12, 4.4, columns=2)
+        _plot_snapshots(norms, reports[0])
+    else:
+        figure, (norms, final, loss) = new_figure(17, 4.8, columns=3)
+        _plot_layer_norms(norms, reports, at_end=False)
+        _plot_layer_norms(final, reports, at_end=True)
+    _plot_losses(loss, reports, single=per_snapshot)
+    return save_figure(figure, Path(path).with_suffix(""))
+
+
+def _style(k: int, report: GradientReport) -> dict[str, Any]:
+    import matplotlib
+
+    dashed = report.config.clip is not None or report.diverged_at is not None
+    colour = matplotlib.colormaps["tab10"](k % 10)
+    return {"color": colour, "ls": "--" if dashed else "-", "lw": 1.8}
+
+
+def _layer_axis(ax: Any, names: list[str], title: str) -> None:
+    import numpy as np
+
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(1, len(names) + 1), [n.replace("layer ", "") for n in names])
+    ax.set(xlabel="layer (1 = next to the input)", ylabel="‖∂loss/∂W‖ (probe batch)", title=title)
+    ax.legend(frameon=False, fontsize=8)
+
+
+def _plot_snapshots(ax: Any, report: GradientReport) -> None:
     import matplotlib
     import numpy as np
 
-    from chainrule.chain_plots import new_figure, save_figure
+    shades = matplotlib.colormaps["viridis"]
+    layers = np.arange(1, len(report.layer_names) + 1)
+    last = len(report.snapshots) - 1
+    for j, snap in enumerate(report.snapshots):
+        label = f"step {snap.step}" if j in (0, last) else None
+        ax.plot(layers, _positive(snap.grad_norms), color=shades(0.9 * j / max(1, last)),
+                lw=1.5, label=label)  # fmt: skip
+    title = f"{report.config.label()}: gradient norm per layer, over training"
+    _layer_axis(ax, report.layer_names, title)
 
-    figure, (left, right) = new_figure(12, 4.4, columns=2)
-    colours = matplotlib.colormaps["viridis" if per_snapshot else "tab10"]
+
+def _plot_layer_norms(ax: Any, reports: Sequence[GradientReport], at_end: bool) -> None:
+    import numpy as np
+
     for k, report in enumerate(reports):
+        if at_end and report.diverged_at is not None:
+            continue  # no finite gradient after divergence
+        snap = report.snapshots[-1 if at_end else 0]
         layers = np.arange(1, len(report.layer_names) + 1)
-        if per_snapshot:
-            for j, snap in enumerate(report.snapshots):
-                shade = colours(0.9 * j / max(1, len(report.snapshots) - 1))
-                left.plot(
-                    layers,
-                    _positive(snap.grad_norms),
-                    color=shade,
-                    lw=1.5,
-                    label=f"step {snap.step}" if j in (0, len(report.snapshots) - 1) else None,
-                )
-        else:
-            left.plot(
-                layers,
-                _positive(report.at_init),
-                "o-",
-                color=colours(k),
-                lw=1.8,
-                ms=4,
-                label=report.config.label(),
-            )
+        ax.plot(layers, _positive(snap.grad_norms), marker="o", ms=3.5,
+                label=report.config.label(), **_style(k, report))  # fmt: skip
+    when = "after training" if at_end else "at initialization"
+    _layer_axis(ax, reports[0].layer_names, f"gradient norm of each layer's weights, {when}")
+
+
+def _plot_losses(ax: Any, reports: Sequence[GradientReport], single: bool) -> None:
+    for k, report in enumerate(reports):
         steps = [s.step for s in report.snapshots]
-        colour = colours(0.0) if per_snapshot else colours(k)
-        right.plot(
-            steps,
-            [s.probe_loss for s in report.snapshots],
-            color=colour,
-            lw=1.8,
-            label=f"{report.config.label()}: {report.test_accuracy:.1f}% test",
-        )
-    left.set_yscale("log")
-    names = reports[0].layer_names
-    left.set_xticks(np.arange(1, len(names) + 1), [n.replace("layer ", "") for n in names])
-    when = "over training" if per_snapshot else "at initialization"
-    left.set(
-        xlabel="layer (1 = next to the input)",
-        ylabel="‖∂loss/∂W‖ (probe batch)",
-        title=f"gradient norm of each layer's weights, {when}",
-    )
-    left.legend(frameon=False, fontsize=8)
-    right.axhline(math.log(10), color="0.6", ls="--", lw=1)
-    right.text(0, math.log(10) * 1.03, "chance: ln 10", color="0.4", fontsize=8)
-    right.set_ylim(0, max(3.0, min(8.0, _largest_loss(reports) * 1.05)))
-    right.set(
+        losses = [s.probe_loss for s in report.snapshots]
+        label = f"{report.config.label()}: {report.test_accuracy:.1f}% test"
+        style = _style(k, report) if not single else {"color": "tab:blue", "lw": 1.8}
+        if report.diverged_at is not None:
+            label = f"{report.config.label()}: diverged at step {report.diverged_at}"
+            ax.plot([report.diverged_at], [losses[-1]], marker="X", ms=10, ls="none",
+                    color=style["color"], label=label)  # fmt: skip
+            continue
+        ax.plot(steps, losses, label=label, **style)
+    ax.axhline(math.log(10), color="0.6", ls=":", lw=1)
+    last_step = max(s.step for r in reports for s in r.snapshots)
+    ax.text(last_step, math.log(10) * 1.08, "chance: ln 10", color="0.4", fontsize=8, ha="right")
+    finite = [s.probe_loss for r in reports for s in r.snapshots if math.isfinite(s.probe_loss)]
+    ax.set_yscale("log")
+    ax.set_ylim(min(0.1, min(finite) * 0.8), max(10.0, max(finite) * 1.5))
+    ax.set(
         xlabel="SGD step",
-        ylabel="loss on the probe batch",
+        ylabel="cross-entropy on the probe batch (log)",
         title="learning (test accuracy at the end)",
     )
-    right.legend(frameon=False, fontsize=8)
-    return save_figure(figure, Path(path).with_suffix(""))
+    ax.legend(frameon=False, fontsize=8)
 
 
 def _positive(values: Sequence[float]) -> list[float]:
     """Zeros and non-finite norms become NaN, so a log axis leaves a gap instead of failing."""
     return [v if v > 0 and math.isfinite(v) else math.nan for v in values]
-
-
-def _largest_loss(reports: Sequence[GradientReport]) -> float:
-    losses = [s.probe_loss for r in reports for s in r.snapshots if math.isfinite(s.probe_loss)]
-    return max(losses, default=3.0)
