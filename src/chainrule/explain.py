@@ -193,6 +193,11 @@ class Equation:
     lhs: str
     rhs: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        # "v1 = 2 + 3 = 2 + 3 = 5": a step that changes nothing is left out
+        kept = [text for i, text in enumerate(self.rhs) if i == 0 or text != self.rhs[i - 1]]
+        object.__setattr__(self, "rhs", tuple(kept))
+
 
 @dataclass(frozen=True)
 class Table:
@@ -210,6 +215,12 @@ class Section:
     table: Table | None = None
     formulas: tuple[Equation, ...] = ()  # arbitrary sympy LaTeX: display blocks
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        empty = self.table is None or not self.table.rows
+        if empty and not (self.equations or self.formulas or self.notes):
+            object.__setattr__(self, "table", None)
+            object.__setattr__(self, "notes", ("(none)",))
 
 
 def _scalar(value: Any, what: str) -> float:
