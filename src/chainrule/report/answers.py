@@ -185,6 +185,7 @@ def answer_vanishing(f: Facts) -> str:
     """1.3 (i)."""
     vanishing = f.get("1.3-chain", "vanishing")
     ratio = f.get("1.3-deepnet", "sigmoid_ratio")
+    accuracies = f.get("1.3-deepnet", "accuracies") or {}
     return _sentences(
         "By the chain rule, the gradient that reaches an early layer is a product with one "
         "factor per later layer. When those factors are smaller than 1 in magnitude the "
@@ -198,7 +199,12 @@ def answer_vanishing(f: Facts) -> str:
         )),
         _when(ratio is not None, lambda: (
             f"In the deep sigmoid network, the first layer's gradient is {num(ratio, 3)} times "
-            "smaller than the last layer's at initialisation (figure above)."
+            "smaller than the last hidden layer's at initialisation (figure above)."
+        )),
+        _when({"sigmoid default", "relu kaiming"} <= set(accuracies), lambda: (
+            f"It learns little: {percent(accuracies['sigmoid default'])} test accuracy, "
+            f"against {percent(accuracies['relu kaiming'])} for the same network with ReLU "
+            "and He initialisation."
         )),
     )
 
@@ -230,7 +236,7 @@ def answer_exploding(f: Facts) -> str:
     threshold, weight = f.get("1.3-chain", "threshold"), f.get("1.3-chain", "exploding_weight")
     factor, exploding = f.get("1.3-chain", "exploding_factor"), f.get("1.3-chain", "exploding")
     window = f.get("1.3-chain", "window")
-    clipped = f.get("1.3-deepnet", "clipping")
+    net = f.get("1.3-deepnet", "exploding")
     return _sentences(
         "Exploding gradients are the opposite problem: factors larger than 1 in magnitude make "
         "the gradient grow exponentially with depth. Updates then overshoot, the loss jumps or "
@@ -245,7 +251,21 @@ def answer_exploding(f: Facts) -> str:
             + ". Large weights usually push the sigmoid into saturation instead, which is why "
             "vanishing is the common case for sigmoid networks."
         )),
-        _when(clipped is not None, lambda: str(clipped)),
+        _when(net is not None, lambda: _clipping(net)),
+    )
+
+
+def _clipping(net: Mapping[str, Any]) -> str:
+    """The deep network whose gradients explode, without and with clipping."""
+    wild = (
+        f"diverges at step {net['diverged_at']}" if net["diverged_at"] is not None
+        else f"reaches a gradient norm of {num(net['max_norm'], 3)}"
+    )
+    return (
+        f"In the deep-network experiment, the {net['label']} network {wild} and ends at "
+        f"{percent(net['accuracy'])} test accuracy; clipping the gradient norm "
+        f"({net['clipped_label']}, {net['clipped_steps']} of {net['steps']} steps clipped) "
+        f"gives {percent(net['clipped_accuracy'])}."
     )
 
 

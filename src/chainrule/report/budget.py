@@ -49,6 +49,7 @@ class Budget:
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(
         "quick", "mlp", "fast",
+        deepnet_overrides=_frozen(epochs=1.0, train_size=5000, probe_size=500),
         estimates=_frozen(expression=2.0, chain=8.0, plots=25.0, deepnet=60.0,
                           baseline=25.0, best=40.0, answers=0.5),
     ),
@@ -60,8 +61,9 @@ BUDGETS: dict[str, Budget] = {
     "test": Budget(
         "test", "mlp", "fast",
         train_overrides=_frozen(limit_train=2000, limit_eval=1000, epochs=1),
-        deepnet_overrides=_frozen(test=True),
-        plot_overrides=_frozen(test=True),
+        deepnet_overrides=_frozen(width=32, epochs=1.0, train_size=640, probe_size=128,
+                                  log_every=5),
+        plot_overrides=_frozen(seeds=16),
         estimates=_frozen(expression=2.0, chain=5.0, plots=5.0, deepnet=5.0,
                           baseline=5.0, best=8.0, answers=0.5),
     ),

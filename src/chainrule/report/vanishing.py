@@ -8,12 +8,15 @@ slow one and has its own cache entry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from chainrule.report.budget import Budget
 from chainrule.report.document import Block, Figure, Heading, Math, Paragraph, Table
 from chainrule.report.numbers import num, tex_num
-from chainrule.report.parts import Part, PartOutput
+from chainrule.report.parts import Part, PartContext, PartOutput
 
 SHEET_DEPTH = 5
 """The sheet's chain: input x, four hidden one-node layers and the output, a_1 .. a_5."""
@@ -42,14 +45,118 @@ def intro() -> list[Block]:
     )]
 
 
+PLOT_MODULES = ("chainrule.report.vanishing", "chainrule.chain_plots", "chainrule.sweeps",
+                "chainrule.chain", "chainrule.evaluate", "chainrule.graph", "chainrule.ops")
+DEEPNET_MODULES = ("chainrule.report.vanishing", "chainrule.report.numbers", "chainrule.deepnet",
+                   "chainrule.chain_plots", "chainrule.mnist")
+
+PLOTS = (
+    ("activation_derivatives", "Each activation and its derivative; the maximum of the "
+     "derivative is marked where sympy found it (σ' peaks at 1/4)."),
+    ("exploding_window", "Where one sigmoid layer amplifies: |w σ'(w a)| over the weight and the "
+     "layer's input (left), and the width of the window of inputs where it exceeds 1 (right)."),
+    ("depth_sweep", "|dy/dx| against depth for chains with random weights w_i ~ N(0, s²): median "
+     "and 25-75% band over random chains, per weight scale s."),
+    ("heatmap", "log10 of the median |dy/dx| over depth and weight scale: blue vanishes, red "
+     "explodes."),
+)
+"""The figures of :func:`chainrule.chain_plots.write_all`, with the report's captions."""
+
+
 def parts(budget: Budget) -> list[Part]:
     """The parts of section 1.3, in order (the answers come from :mod:`answers`)."""
+    plots = dict(budget.plot_overrides)
+    deepnet = dict(budget.deepnet_overrides)
     return [
         Part("1.3-chain", "1.3 the sigmoid chain: σ', the chain rule, vanishing and exploding",
              lambda ctx: chain_part(), {"depth": SHEET_DEPTH, "x": EXAMPLE_X,
                                         "depths": list(GROWTH_DEPTHS)},
              CHAIN_MODULES, budget.estimates["chain"]),
+        Part(f"1.3-plots-{budget.name}", "1.3 plots: σ', the exploding window, depth sweeps",
+             lambda ctx: plots_part(ctx, plots), plots, PLOT_MODULES, budget.estimates["plots"]),
+        Part(f"1.3-deepnet-{budget.name}", "1.3 deep networks on MNIST: gradient norm per layer",
+             lambda ctx: deepnet_part(ctx, deepnet), deepnet, DEEPNET_MODULES,
+             budget.estimates["deepnet"]),
     ]
+
+
+def _svg(path: Path) -> str:
+    return path.with_suffix(".svg").read_text(encoding="utf-8")
+
+
+def plots_part(ctx: PartContext, options: Mapping[str, Any]) -> PartOutput:
+    """The sweeps and figures of :mod:`chainrule.chain_plots`."""
+    from chainrule.chain_plots import write_all
+
+    written = {path.stem for path in write_all(ctx.workdir, **options)}
+    blocks: list[Block] = [
+        Heading("Plots: the derivative, the exploding window, depth and weight scale", 3,
+                "chain-plots"),
+        Paragraph("Every curve is chainrule's engine evaluating the chain's graph on arrays of "
+                  "points (thousands of random chains at once), not a separate formula."),
+    ]
+    blocks += [Figure(f"chain-{stem}", caption, svg=_svg(ctx.workdir / stem))
+               for stem, caption in PLOTS if stem in written]
+    return PartOutput(blocks, {})
+
+
+def _deepnet_rows(reports: list[Any]) -> tuple[tuple[str, ...], ...]:
+    rows = []
+    for report in reports:
+        note = f"diverged at step {report.diverged_at}" if report.diverged_at is not None else ""
+        if report.config.clip is not None:
+            note = f"clipped {report.clipped_steps} of {report.steps} steps"
+        rows.append((report.config.label(), tex_num(report.at_init[0], 3),
+                     tex_num(report.at_init[-2], 3), num(report.spread_at_init(), 2),
+                     f"{report.test_accuracy:.2f}%", note))
+    return tuple((r[0], f"${r[1]}$", f"${r[2]}$", *r[3:]) for r in rows)
+
+
+def deepnet_part(ctx: PartContext, overrides: Mapping[str, Any]) -> PartOutput:
+    """The Glorot & Bengio experiment: per-layer gradient norms of deep MLPs on MNIST."""
+    from chainrule.deepnet import GradientConfig, plot_comparison, run_suite, suite_configs
+
+    base = replace(GradientConfig(), progress=ctx.show_progress, **overrides)
+    reports = run_suite(suite_configs(base))
+    by_label = {report.config.label(): report for report in reports}
+    comparison = plot_comparison(reports, ctx.workdir / "comparison")
+    sigmoid = reports[0]
+    sigmoid.plot(ctx.workdir / "sigmoid")
+    header = ("network", "layer 1 at init", "last hidden at init", "orders of magnitude",
+              "test accuracy", "note")
+    blocks: list[Block] = [
+        Heading("A real deep network", 3, "deepnet"),
+        Paragraph(
+            f"Multilayer perceptrons with {base.depth} hidden layers of {base.width} units, "
+            f"trained on {base.train_size:,} MNIST images for {num(base.epochs)} epoch(s) with "
+            f"plain SGD (learning rate {num(base.lr)}); the gradient norm of every layer's "
+            f"weights is measured on {base.probe_size:,} training images at initialisation and "
+            "during training, as in Glorot and Bengio (2010)."
+        ),
+        Table(header, _deepnet_rows(reports),
+              "Gradient norm of the first and the last hidden layer at initialisation, their "
+              "ratio in orders of magnitude, and the test accuracy after training."),
+        Figure("deepnet-comparison", "Left: the gradient norm of each layer at initialisation, "
+               "one line per network. Right: the loss during training.",
+               svg=_svg(comparison[0])),
+        Figure("deepnet-sigmoid", f"The {sigmoid.config.label()} network: gradient norm per "
+               "layer at every measurement during training (dark: initialisation).",
+               svg=_svg(ctx.workdir / "sigmoid")),
+    ]
+    facts: dict[str, Any] = {
+        "depth": base.depth, "sigmoid_ratio": 10 ** sigmoid.spread_at_init(),
+        "accuracies": {label: report.test_accuracy for label, report in by_label.items()},
+    }
+    exploding = [r for r in reports if r.config.init_gain != 1.0]
+    if len(exploding) == 2:
+        wild, tamed = exploding
+        facts["exploding"] = {
+            "label": wild.config.label(), "diverged_at": wild.diverged_at,
+            "max_norm": wild.max_total_grad_norm, "accuracy": wild.test_accuracy,
+            "clipped_label": tamed.config.label(), "clipped_accuracy": tamed.test_accuracy,
+            "clipped_steps": tamed.clipped_steps, "steps": tamed.steps,
+        }
+    return PartOutput(blocks, facts)
 
 
 def _sigma(latex: str, symbol: Any) -> str:
