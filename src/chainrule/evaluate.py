@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from chainrule.display import Displayable
 from chainrule.errors import EvaluationError
 from chainrule.ops import ScalarMath, VectorMath
 
@@ -105,7 +106,7 @@ class Step:
 
 
 @dataclass
-class Result:
+class Result(Displayable):
     """Values and gradients of every node after a forward and backward pass."""
 
     graph: Graph

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from chainrule.display import Displayable
 from chainrule.errors import ChainruleError
 from chainrule.ops import OPS, Op
 
@@ -47,8 +48,8 @@ class Node(NamedTuple):
         return "input" if self.constant is None else "constant"
 
 
-class Graph:
-    """A computational graph; immutable once built."""
+class Graph(Displayable):
+    """A computational graph; immutable once built (shown as a picture in Jupyter)."""
 
     def __init__(self, nodes: Sequence[Node], output: int, source: str | None = None) -> None:
         self.nodes: tuple[Node, ...] = tuple(nodes)

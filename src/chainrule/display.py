@@ -1,0 +1,121 @@
+"""How graphs and results show themselves in Jupyter: the picture, Markdown, plain text.
+
+:class:`Displayable` is mixed into :class:`~chainrule.graph.Graph` and
+:class:`~chainrule.evaluate.Result`. Its ``_repr_mimebundle_`` (the protocol
+IPython, JupyterLab and VS Code ask for) offers three views:
+
+- ``image/svg+xml``: the drawn graph (:func:`chainrule.render.to_svg`), with
+  values and gradients for a result;
+- ``text/markdown``: the same picture as an embedded image, then the
+  intermediate variables (graph) or the forward and backward tables (result).
+  Jupyter frontends rank Markdown above SVG, so the picture is embedded to be
+  seen whichever view they pick;
+- ``text/plain``: the equations (graph) or the text tables (result), for
+  terminals.
+
+A view that cannot be made (an array result has no single picture) is left out.
+Nothing heavy is imported until an object is actually displayed.
+
+>>> from chainrule import parse
+>>> bundle = parse("x*y").evaluate(x=2, y=3)._repr_mimebundle_()
+>>> sorted(bundle)
+['image/svg+xml', 'text/markdown', 'text/plain']
+>>> bundle["image/svg+xml"].count("<svg") == 1
+True
+>>> print(parse("x*y")._repr_mimebundle_(include=["text/plain"]))
+{'text/plain': 'v1 = x * y'}
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Container
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+
+if TYPE_CHECKING:
+    from chainrule.evaluate import Result
+    from chainrule.graph import Graph
+
+
+class Displayable:
+    """Mixin for Graph and Result: rich display in notebooks."""
+
+    def _display_subject(self) -> tuple[Graph, Result | None]:
+        from chainrule.evaluate import Result
+
+        if isinstance(self, Result):
+            return self.graph, self
+        return self, None  # type: ignore[return-value]  # only Graph mixes this in otherwise
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """The views Jupyter chooses from (``include``/``exclude`` filter by MIME type)."""
+        graph, result = self._display_subject()
+        views: dict[str, Callable[[], str]] = {
+            "image/svg+xml": lambda: svg(graph, result),
+            "text/markdown": lambda: markdown(graph, result),
+            "text/plain": lambda: plain_text(graph, result),
+        }
+        bundle: dict[str, str] = {}
+        for mime, make in views.items():
+            if (include is not None and mime not in include) or (exclude and mime in exclude):
+                continue
+            try:
+                bundle[mime] = make()
+            except ChainruleError:  # e.g. no picture of an array result
+                continue
+        return bundle
+
+
+def svg(graph: Graph, result: Result | None) -> str:
+    """The drawn graph as an SVG document."""
+    from chainrule.render import to_svg
+
+    return to_svg(graph, result)
+
+
+def svg_image(svg_document: str, alt: str = "computational graph") -> str:
+    """A Markdown image of an SVG document, embedded as a data URI.
+
+    >>> svg_image("<svg/>")
+    '![computational graph](data:image/svg+xml;base64,PHN2Zy8+)'
+    """
+    encoded = base64.b64encode(svg_document.encode("utf-8")).decode("ascii")
+    return f"![{alt}](data:image/svg+xml;base64,{encoded})"
+
+
+def markdown(graph: Graph, result: Result | None) -> str:
+    """The picture, then the intermediate variables or the forward/backward tables."""
+    from chainrule.explain import explain
+    from chainrule.tables import to_markdown
+
+    text = explain(graph, "markdown") if result is None else to_markdown(_one_point(result))
+    try:
+        picture = svg_image(svg(graph, result))
+    except ChainruleError:
+        return text
+    return f"{picture}\n\n{text}"
+
+
+def plain_text(graph: Graph, result: Result | None) -> str:
+    """The sheet's equations, or the forward and backward tables."""
+    from chainrule.tables import to_text
+
+    if result is None:
+        return str(graph)
+    try:
+        return to_text(_one_point(result))
+    except ChainruleError:
+        points = np.size(result.value)
+        return f"<Result of {graph!r} at {points} points; see .value and .gradients>"
+
+
+def _one_point(result: Result) -> Result:
+    if np.size(result.value) != 1:
+        raise ChainruleError("the tables show one point, not arrays of points")
+    return result
