@@ -489,8 +489,12 @@ def _title(graph: Graph) -> str:
     return graph.source if graph.source is not None else str(graph).replace("\n", "; ")
 
 
+def _heading(parts: list[Section]) -> str:
+    return "Worked solution" if len(parts) > 1 else "Computational graph"
+
+
 def _text(graph: Graph, parts: list[Section]) -> str:
-    lines = [f"Worked solution: {_title(graph)}"]
+    lines = [f"{_heading(parts)}: {_title(graph)}"]
     for number, part in enumerate(parts, 1):
         lines += ["", f"{number}. {part.title}" + (f" ({part.intro})" if part.intro else "")]
         lines += [f"  {' = '.join((eq.lhs, *eq.rhs))}" for eq in (*part.equations, *part.formulas)]
@@ -501,7 +505,7 @@ def _text(graph: Graph, parts: list[Section]) -> str:
 
 
 def _markdown(graph: Graph, parts: list[Section]) -> str:
-    lines = [f"### Worked solution: `{_title(graph).replace('`', '')}`"]
+    lines = [f"### {_heading(parts)}: `{_title(graph).replace('`', '')}`"]
     for number, part in enumerate(parts, 1):
         lines += ["", f"#### {number}. {part.title}", ""]
         if part.intro:
@@ -554,7 +558,7 @@ def tex_escape(text: str) -> str:
 
 def _latex(graph: Graph, parts: list[Section], document: bool) -> str:
     title = _title(graph)
-    lines = [r"\section*{Worked solution}"]
+    lines = [rf"\section*{{{_heading(parts)}}}"]
     if r"\end{verbatim}" in title:
         lines.append(rf"\texttt{{{tex_escape(title)}}}")
     else:
