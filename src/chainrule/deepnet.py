@@ -199,9 +199,9 @@ class GradientReport:
             )
         return text
 
-    def plot(self, path: str | Path) -> list[Path]:
+    def plot(self, path: str | Path, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
         """Per-layer gradient norms over training and the loss curve; PNG and SVG."""
-        return plot_comparison([self], path, per_snapshot=True)
+        return plot_comparison([self], path, per_snapshot=True, formats=formats)
 
 
 def _ratio(value: float, reference: float) -> str:
@@ -471,7 +471,10 @@ def comparison_table(reports: Sequence[GradientReport], markdown: bool = False) 
 
 
 def plot_comparison(
-    reports: Sequence[GradientReport], path: str | Path, per_snapshot: bool = False
+    reports: Sequence[GradientReport],
+    path: str | Path,
+    per_snapshot: bool = False,
+    formats: Sequence[str] = ("png", "svg"),
 ) -> list[Path]:
     """Gradient norm per layer (log) and the probe loss over training; PNG and SVG.
 
@@ -489,7 +492,7 @@ def plot_comparison(
         _plot_layer_norms(norms, reports, at_end=False)
         _plot_layer_norms(final, reports, at_end=True)
     _plot_losses(loss, reports, single=per_snapshot)
-    return save_figure(figure, Path(path).with_suffix(""))
+    return save_figure(figure, Path(path).with_suffix(""), formats)
 
 
 def _style(k: int, report: GradientReport) -> dict[str, Any]:
@@ -504,6 +507,7 @@ def _layer_axis(ax: Any, names: list[str], title: str) -> None:
     import numpy as np
 
     ax.set_yscale("log")
+    _at_least_decades(ax, 2.0)
     ax.set_xticks(np.arange(1, len(names) + 1), [n.replace("layer ", "") for n in names])
     ax.set(xlabel="layer (1 = next to the input)", ylabel="‖∂loss/∂W‖ (probe batch)", title=title)
     ax.legend(frameon=False, fontsize=8)
@@ -546,13 +550,15 @@ def _plot_losses(ax: Any, reports: Sequence[GradientReport], single: bool) -> No
         style = _style(k, report) if not single else {"color": "tab:blue", "lw": 1.8}
         if report.diverged_at is not None:
             label = f"{report.config.label()}: diverged at step {report.diverged_at}"
-            ax.plot([report.diverged_at], [losses[-1]], marker="X", ms=10, ls="none",
-                    color=style["color"], label=label)  # fmt: skip
+            ax.plot([*steps, report.diverged_at], [*losses, losses[-1]], marker="X", ms=9,
+                    markevery=[len(steps)], color=style["color"], lw=1, label=label)  # fmt: skip
             continue
         ax.plot(steps, losses, label=label, **style)
     ax.axhline(math.log(10), color="0.6", ls=":", lw=1)
-    last_step = max(s.step for r in reports for s in r.snapshots)
-    ax.text(last_step, math.log(10) * 1.08, "chance: ln 10", color="0.4", fontsize=8, ha="right")
+    ax.text(0.99, math.log(10) * 1.08, "chance: ln 10", color="0.4", fontsize=8, ha="right",
+            transform=ax.get_yaxis_transform())  # fmt: skip
+    last_step = max(max(s.step for s in r.snapshots) for r in reports)
+    ax.set_xlim(0, max(10, last_step, *(r.diverged_at or 0 for r in reports)) * 1.02)
     finite = [s.probe_loss for r in reports for s in r.snapshots if math.isfinite(s.probe_loss)]
     ax.set_yscale("log")
     ax.set_ylim(min(0.1, min(finite) * 0.8), max(10.0, max(finite) * 1.5))
@@ -562,6 +568,15 @@ def _plot_losses(ax: Any, reports: Sequence[GradientReport], single: bool) -> No
         title="learning (test accuracy at the end)",
     )
     ax.legend(frameon=False, fontsize=8)
+
+
+def _at_least_decades(ax: Any, decades: float) -> None:
+    """Widen a log axis to span at least ``decades`` (a narrower one has unreadable ticks)."""
+    low, high = ax.get_ylim()
+    span = math.log10(high / low)
+    if span < decades:
+        pad = 10 ** ((decades - span) / 2)
+        ax.set_ylim(low / pad, high * pad)
 
 
 def _positive(values: Sequence[float]) -> list[float]:

@@ -11,7 +11,7 @@ and at the end) and the test accuracy, and writes ``OUT/gradients.json`` and
 ``--suite`` runs the standard comparison instead (sigmoid with default and
 Glorot init and with BatchNorm, tanh with Glorot, ReLU with He, and a ReLU
 network whose He init is scaled by 2, without and with ``--clip 1``) and writes
-``OUT/suite.json``, ``OUT/suite.md``, ``OUT/suite.png`` / ``.svg`` and one plot
+``OUT/suite.json``, ``OUT/suite.md``, ``OUT/suite.png`` / ``.svg`` and one PNG
 per experiment; the options given set what the experiments share.
 """
 
@@ -144,7 +144,7 @@ def _suite(args: argparse.Namespace, base: Any) -> int:
     write_atomic(written[1], deepnet.comparison_table(reports, markdown=True) + "\n")
     written += deepnet.plot_comparison(reports, out / "suite")
     for report in reports:
-        written += report.plot(out / slug(report.config.label()))
+        written += report.plot(out / slug(report.config.label()), formats=("png",))
     if args.format == "json":
         print(document)
     else:
