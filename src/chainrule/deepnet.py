@@ -454,8 +454,8 @@ def run_suite(configs: Sequence[GradientConfig]) -> list[GradientReport]:
 
 def comparison_table(reports: Sequence[GradientReport], markdown: bool = False) -> str:
     """One row per experiment: gradient spread at init, accuracy, divergence, clipping."""
-    header = ["network", "|grad| layer 1 at init", "|grad| last hidden at init",
-              "orders of magnitude", "test accuracy %", "note"]  # fmt: skip
+    header = ["network", "‖grad‖ layer 1 at init", "‖grad‖ last hidden at init",
+              "log10 ratio", "test accuracy %", "note"]  # fmt: skip
     rows = []
     for report in reports:
         note = f"diverged at step {report.diverged_at}" if report.diverged_at else ""
