@@ -1,0 +1,434 @@
+"""Read a digit from any picture and prepare it the way MNIST was made.
+
+MNIST's digits are white on black, cropped to the ink, scaled so the longer
+side is 20 pixels (aspect ratio kept, anti-aliased) and placed in a 28x28 field
+so that their centre of mass sits at the centre. A network trained on them
+expects exactly that, so a photo of a digit on paper, a scan or a drawing goes
+through the same steps here:
+
+1. decode (PNG, JPEG, ...; EXIF rotation applied, transparency flattened) and
+   shrink to at most :data:`WORK_SIZE` pixels;
+2. ink = how far each pixel's colour is from the *local* background colour.
+   For a greyscale picture that is the grey level, inverted when the background
+   is light; measuring against the local background also removes the uneven
+   lighting and shading of a photo, and it works for any pair of colours;
+3. threshold (Otsu), drop specks (connected components), crop to the digit;
+4. thicken strokes much thinner than MNIST's (a pen on a big sheet);
+5. scale to 20 px on the longer side and centre by mass in 28x28.
+
+>>> import numpy as np
+>>> from PIL import Image, ImageDraw
+>>> paper = Image.new("RGB", (120, 90), "white")
+>>> ImageDraw.Draw(paper).line([(60, 10), (60, 80)], fill="black", width=8)
+>>> digit = to_mnist(paper)
+>>> digit.shape, digit.dtype, int(digit.max()) > 200
+((28, 28), dtype('uint8'), True)
+>>> rows = np.flatnonzero(digit.max(axis=1)); int(rows[-1] - rows[0] + 1)
+20
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from chainrule.errors import ChainruleError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+FloatImage = NDArray[np.float32]
+
+WORK_SIZE = 512
+"""Longer side (pixels) the picture is shrunk to before processing; plenty for a 20 px digit."""
+
+BOX, FIELD = 20, 28
+"""MNIST's digit box and field sizes."""
+
+MIN_CONTRAST = 0.08
+"""Ink this close to the background (in RGB distance, 0..1) is no digit at all."""
+
+MNIST_STROKE = 0.14
+"""Median stroke width of MNIST test digits relative to their longer side (2*area/perimeter)."""
+
+MIN_STROKE = 0.10
+"""Relative stroke width below which strokes are thickened (5% of MNIST's are thinner)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The network's answer for one image file."""
+
+    file: str
+    digit: int
+    probabilities: list[float]
+
+    @property
+    def probability(self) -> float:
+        """The probability of the predicted digit."""
+        return self.probabilities[self.digit]
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def open_image(path: str | os.PathLike[str]) -> Image.Image:
+    """Decode an image file to RGB, shrunk to :data:`WORK_SIZE`; one-line errors name the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as file:
+                file.draft("RGB", (WORK_SIZE, WORK_SIZE))  # JPEG: decode at reduced size
+                image = ImageOps.exif_transpose(file)
+                image.load()
+                return flatten_transparency(shrink(image))
+    except FileNotFoundError:
+        raise ChainruleError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ChainruleError(f"{path}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise ChainruleError(f"{path}: not an image PIL can read (PNG, JPEG, ...)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ChainruleError(f"{path}: image too large to decode safely") from None
+    except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
+        raise ChainruleError(f"{path}: corrupt image ({error})") from None
+
+
+def shrink(image: Image.Image) -> Image.Image:
+    """The image with its longer side at most :data:`WORK_SIZE` (area-averaged)."""
+    if max(image.size) <= WORK_SIZE:
+        return image
+    scale = WORK_SIZE / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+    return image.convert(mode).resize(size, Image.Resampling.BOX)
+
+
+def flatten_transparency(image: Image.Image) -> Image.Image:
+    """RGB: transparent parts become the colour that contrasts with the opaque ones.
+
+    A drawing exported with a transparent background has its strokes in the opaque
+    part; dark strokes go on white, light strokes on black.
+    """
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return image.convert("RGB")
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
+    alpha = rgba[..., 3:]
+    opaque = alpha[..., 0] > 0.5
+    grey = rgba[..., :3].mean(axis=2)
+    strokes_dark = not opaque.any() or float(grey[opaque].mean()) < 0.5
+    background = 1.0 if strokes_dark else 0.0
+    rgb = rgba[..., :3] * alpha + background * (1 - alpha)
+    return Image.fromarray(np.round(rgb * 255).astype(np.uint8), "RGB")
+
+
+# ---------------------------------------------------------------- ink
+
+
+def ink_map(image: Image.Image) -> FloatImage:
+    """Per pixel, the RGB distance (0..1) from the local background colour."""
+    smoothed = image.filter(ImageFilter.GaussianBlur(radius=max(0.5, max(image.size) / 400)))
+    return colour_distance(as_float(smoothed), background(image))
+
+
+def as_float(image: Image.Image) -> FloatImage:
+    """An RGB image as float32 [H, W, 3] in 0..1."""
+    return np.asarray(image, dtype=np.float32) / np.float32(255)
+
+
+def colour_distance(rgb: FloatImage, reference: FloatImage) -> FloatImage:
+    """Euclidean RGB distance scaled to 0..1 (black to white is 1)."""
+    distance: FloatImage = np.sqrt(((rgb - reference) ** 2).sum(axis=2) / 3).astype(np.float32)
+    return distance
+
+
+def background(image: Image.Image) -> FloatImage:
+    """The paper's colour under every pixel, shading included, without the strokes.
+
+    Estimated on a copy of at most 64 px (the background is smooth): a per-channel
+    median over a wide window (on a 24 px copy) gives a first guess; then, a few times, the pixels
+    far from the guess are taken as strokes and the paper is interpolated over
+    them with a normalised Gaussian average of the other pixels. The median alone
+    lets the ink of a bold 0 or 8 bleed into its loops.
+    """
+    small = image.copy()
+    small.thumbnail((64, 64), Image.Resampling.BOX)
+    pixels = as_float(small)
+    tiny = small.copy()
+    tiny.thumbnail((24, 24), Image.Resampling.BOX)  # a rank filter costs window^2 per pixel
+    rough = tiny.filter(ImageFilter.MedianFilter(_odd(0.4 * max(tiny.size))))
+    estimate = as_float(rough.resize(small.size, Image.Resampling.BILINEAR))
+    strokes = np.zeros(pixels.shape[:2], dtype=bool)
+    for _ in range(3):
+        ink = colour_distance(pixels, estimate)
+        strokes |= ink > max(otsu_threshold(ink), MIN_CONTRAST / 2)
+        estimate = paper_under(pixels, strokes, sigma=0.12 * max(small.size))
+    channels = [
+        Image.fromarray(np.ascontiguousarray(estimate[..., c]), "F").resize(
+            image.size, Image.Resampling.BILINEAR
+        )
+        for c in range(3)
+    ]
+    return np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=2)
+
+
+def paper_under(pixels: FloatImage, strokes: NDArray[np.bool_], sigma: float) -> FloatImage:
+    """Colours of ``pixels`` with the (dilated) ``strokes`` filled in from the paper around."""
+    grown = Image.fromarray(strokes.astype(np.uint8)).filter(ImageFilter.MaxFilter(3))
+    paper = 1 - np.asarray(grown, dtype=np.float32)
+    weight = gaussian_smooth(paper, sigma)
+    known = weight > 1e-3
+    paper_pixels = pixels[paper > 0] if paper.any() else pixels.reshape(-1, 3)
+    filled = np.empty_like(pixels)
+    for channel in range(3):
+        estimate = gaussian_smooth(pixels[..., channel] * paper, sigma)
+        estimate[known] /= weight[known]
+        estimate[~known] = np.median(paper_pixels[:, channel])
+        filled[..., channel] = estimate
+    return filled
+
+
+def gaussian_smooth(values: FloatImage, sigma: float) -> FloatImage:
+    """A 2-D Gaussian blur with zeros outside (small images: two matrix products).
+
+    >>> gaussian_smooth(np.ones((5, 5), dtype=np.float32), 1.0)[2, 2] > 0.9
+    True
+    """
+
+    def kernel(size: int) -> FloatImage:
+        offsets = np.arange(size)[:, None] - np.arange(size)[None, :]
+        weights: FloatImage = np.exp(-0.5 * (offsets / sigma) ** 2).astype(np.float32)
+        return weights / np.float32(sigma * np.sqrt(2 * np.pi))
+
+    rows, cols = values.shape
+    smoothed: FloatImage = (kernel(rows) @ values.astype(np.float32) @ kernel(cols)).astype(
+        np.float32
+    )
+    return smoothed
+
+
+def _odd(size: float) -> int:
+    """The odd integer >= 3 nearest to ``size`` (rank filters need odd windows)."""
+    return max(3, int(size) // 2 * 2 + 1)
+
+
+def otsu_threshold(values: FloatImage) -> float:
+    """The threshold that best splits ``values`` (in 0..1) into two classes (Otsu's method).
+
+    >>> otsu_threshold(np.array([0.1, 0.12, 0.11, 0.9, 0.88], dtype=np.float32)) < 0.8
+    True
+    """
+    counts, edges = np.histogram(values, bins=256, range=(0.0, 1.0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts).astype(np.float64)
+    mass = np.cumsum(counts * centres)
+    total, total_mass = weight[-1], mass[-1]
+    other = total - weight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mass * weight - total * mass) ** 2 / (weight * other)
+    between[~np.isfinite(between)] = -1
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+# ---------------------------------------------------------------- the digit's pixels
+
+
+def components(mask: NDArray[np.bool_]) -> tuple[NDArray[np.int32], list[int]]:
+    """Label 8-connected regions of ``mask`` (1, 2, ...; 0 is background) and their sizes.
+
+    Breadth-first with an explicit queue, so a huge region cannot overflow a stack.
+
+    >>> labels, sizes = components(np.array([[1, 0, 0], [0, 0, 1], [0, 1, 1]], dtype=bool))
+    >>> labels.tolist(), sizes
+    ([[1, 0, 0], [0, 0, 2], [0, 2, 2]], [1, 3])
+    """
+    height, width = mask.shape
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    flat_mask, flat_labels = mask.ravel(), labels.ravel()
+    sizes: list[int] = []
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    for seed in np.flatnonzero(flat_mask):
+        if flat_labels[seed]:
+            continue
+        label = len(sizes) + 1
+        flat_labels[seed] = label
+        queue, size = deque([int(seed)]), 0
+        while queue:
+            here = queue.popleft()
+            size += 1
+            y, x = divmod(here, width)
+            for dy, dx in steps:
+                ny, nx = y + dy, x + dx
+                near = ny * width + nx
+                if (
+                    0 <= ny < height
+                    and 0 <= nx < width
+                    and flat_mask[near]
+                    and not flat_labels[near]
+                ):
+                    flat_labels[near] = label
+                    queue.append(near)
+        sizes.append(size)
+    return labels, sizes
+
+
+def digit_mask(ink: FloatImage, path: str = "<image>") -> NDArray[np.bool_]:
+    """The pixels of the digit: above Otsu's threshold, in regions that are not specks.
+
+    A region counts when it has at least 8% of the largest region's pixels; that
+    keeps a detached bar of a 5 or the dot of a hand-written 7 stroke, and drops
+    noise and dust.
+    """
+    if float(np.percentile(ink, 99.9)) < MIN_CONTRAST:
+        raise ChainruleError(f"{path}: no digit found (the image is blank or has no contrast)")
+    mask = ink > max(otsu_threshold(ink), MIN_CONTRAST / 2)
+    labels, sizes = components(mask)
+    if not sizes:
+        raise ChainruleError(f"{path}: no digit found (the image is blank or has no contrast)")
+    keep = np.flatnonzero(np.asarray(sizes) >= 0.08 * max(sizes)) + 1
+    kept: NDArray[np.bool_] = np.isin(labels, keep)
+    return kept
+
+
+# ---------------------------------------------------------------- MNIST geometry
+
+
+def stroke_width(mask: NDArray[np.bool_]) -> float:
+    """Mean stroke width in pixels: 2 * area / boundary pixels (a stroke is a thin band).
+
+    >>> band = np.zeros((50, 50), dtype=bool); band[5:9, 5:45] = True  # 4 px wide
+    >>> round(stroke_width(band), 1)
+    3.8
+    """
+    padded = np.pad(mask, 1)
+    inner = (
+        padded[1:-1, 1:-1]
+        & padded[:-2, 1:-1]
+        & padded[2:, 1:-1]
+        & padded[1:-1, :-2]
+        & padded[1:-1, 2:]
+    )
+    boundary = int((mask & ~inner).sum())
+    return 2 * float(mask.sum()) / max(boundary, 1)
+
+
+def crop_digit(ink: FloatImage, mask: NDArray[np.bool_]) -> FloatImage:
+    """The ink inside the digit's bounding box, strokes at full strength, specks removed."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    level = float(np.percentile(ink[mask], 75))  # a typical stroke, saturated like MNIST's cores
+    near_digit = np.asarray(
+        Image.fromarray(mask[box].astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(3))
+    ).astype(bool)
+    cropped: FloatImage = np.clip(ink[box] / level, 0, 1) * near_digit
+    return cropped
+
+
+def thicken(digit: FloatImage) -> FloatImage:
+    """Grow strokes that are far thinner than MNIST's (relative to the digit's size).
+
+    Done on a copy 4x the target size, so the dilation step is fine-grained. Thin
+    lines turn faint when shrunk, so that copy's strokes are brought back to full
+    strength before they are measured and grown.
+    """
+    scale = 4 * BOX / max(digit.shape)
+    size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    pixels = np.asarray(Image.fromarray(digit, "F").resize(size, resample), dtype=np.float32)
+    touched = pixels > 0.05
+    if not touched.any():
+        return digit
+    pixels = np.clip(pixels / np.percentile(pixels[touched], 75), 0, 1).astype(np.float32)
+    width = stroke_width(pixels > 0.5)
+    if width >= MIN_STROKE * max(size):
+        return digit
+    grow = _odd(MNIST_STROKE * max(size) - width)
+    grown = Image.fromarray(pixels, "F").filter(ImageFilter.MaxFilter(grow))
+    return np.asarray(grown, dtype=np.float32)
+
+
+def centre_in_field(digit: FloatImage) -> NDArray[np.uint8]:
+    """Scale to 20 px on the longer side and centre by mass in 28x28, as MNIST was made."""
+    height, width = digit.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = np.clip(
+        np.asarray(Image.fromarray(digit, "F").resize(size, Image.Resampling.LANCZOS)), 0, 1
+    )
+    total = float(small.sum())
+    if not total > 0:  # also NaN
+        raise ChainruleError("no digit left after scaling")
+    ys, xs = np.indices(small.shape)
+    centre_y, centre_x = float((ys * small).sum()) / total, float((xs * small).sum()) / total
+    # MNIST's centres of mass sit at pixel index 14 (measured on its test set)
+    top = min(max(round(FIELD / 2 - centre_y), 0), FIELD - small.shape[0])
+    left = min(max(round(FIELD / 2 - centre_x), 0), FIELD - small.shape[1])
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    field[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return np.round(field * 255).astype(np.uint8)
+
+
+def to_mnist(image: Image.Image, path: str = "<image>") -> NDArray[np.uint8]:
+    """A decoded picture of one digit as an MNIST-style uint8 28x28 array (white on black)."""
+    image = flatten_transparency(shrink(image))
+    ink = ink_map(image)
+    digit = crop_digit(ink, digit_mask(ink, path))
+    if max(digit.shape) > 4:  # below that there is no stroke to measure
+        digit = thicken(digit)
+    return centre_in_field(digit)
+
+
+def load_digit(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
+    """Read an image file and return its digit as MNIST-style uint8 28x28."""
+    return to_mnist(open_image(path), str(path))
+
+
+# ---------------------------------------------------------------- prediction
+
+
+def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]]) -> list[Prediction]:
+    """Preprocess each file and classify all of them in one batch."""
+    import torch
+
+    from chainrule.mnist.train import predict_logits
+
+    digits = torch.from_numpy(np.stack([load_digit(path) for path in paths]))
+    probabilities = torch.softmax(predict_logits(model, digits), dim=1)
+    return [
+        Prediction(str(path), int(row.argmax()), [round(float(p), 6) for p in row])
+        for path, row in zip(paths, probabilities, strict=True)
+    ]
+
+
+def format_text(predictions: Sequence[Prediction]) -> str:
+    """One line per file: the file, the digit and its probability.
+
+    >>> print(format_text([Prediction("seven.png", 7, [0.0] * 7 + [0.98] + [0.02, 0.0])]))
+    seven.png: 7 (98.0%)
+    """
+    return "\n".join(f"{p.file}: {p.digit} ({100 * p.probability:.1f}%)" for p in predictions)
+
+
+def format_json(predictions: Sequence[Prediction]) -> str:
+    """A JSON list of ``{"file", "digit", "probabilities"}`` (probabilities of 0..9).
+
+    >>> json.loads(format_json([Prediction("a.png", 1, [0.0, 1.0] + [0.0] * 8)]))[0]["digit"]
+    1
+    """
+    records: list[dict[str, Any]] = [
+        {"file": p.file, "digit": p.digit, "probabilities": p.probabilities} for p in predictions
+    ]
+    return json.dumps(records, indent=2)
+
+
+FORMATS = {"text": format_text, "json": format_json}
+"""``--format`` name -> renderer."""
