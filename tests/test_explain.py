@@ -192,6 +192,12 @@ def test_large_graphs_skip_sympy_but_still_verify() -> None:
     assert all(line.rstrip().endswith("yes") for line in section(text, "Verification")[1:])
 
 
+def test_huge_graphs_are_refused_in_one_line() -> None:
+    graph = parse("+".join(f"x{i}" for i in range(1200)))
+    with pytest.raises(ChainruleError, match="up to 1000 operations, this one has 1199"):
+        explain(graph.evaluate({f"x{i}": 1.0 for i in range(1200)}))
+
+
 def test_a_kink_is_explained_with_the_engines_convention() -> None:
     text = explain(parse("relu(y) * x").evaluate(x=2, y=0))
     assert "  ∂v1/∂y = Heaviside(y, 0) = 0" in text

@@ -65,6 +65,16 @@ def test_large_graphs_are_not_simplified_and_huge_ones_refused() -> None:
         to_sympy(parse("+".join(["x"] * 3000)))
 
 
+def test_simplify_gives_up_after_its_time_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import chainrule.symbolic
+
+    graph = parse("(x^2 - 1)/(x - 1)")
+    raw = symbolic_gradients(graph, simplify=False)["x"]
+    assert symbolic_gradients(graph, simplify=True)["x"] == 1 != raw
+    monkeypatch.setattr(chainrule.symbolic, "SIMPLIFY_SECONDS", 1e-6)
+    assert symbolic_gradients(graph, simplify=True)["x"] == raw
+
+
 def test_deep_expressions_give_an_error_not_a_crash() -> None:
     deep = parse("sin(" * 1500 + "x" + ")" * 1500)
     try:

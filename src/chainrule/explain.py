@@ -66,6 +66,10 @@ SYMBOLIC_MAX_OPS = 60
 DIGITS = 6
 """Significant digits of the numbers in the explanation."""
 
+EXPLAIN_MAX_OPS = 1000
+"""A longer worked solution is unreadable, and its finite-difference check (two forward
+passes per input) grows with operations × inputs: refused, the tables remain."""
+
 
 # ---------------------------------------------------------------- notation
 
@@ -624,6 +628,12 @@ def explain(result: Result | Graph, format: Format = "text", *, symbolic: bool =
     if format not in FORMATS:
         raise ChainruleError(f"explain: format {format!r} is not one of {', '.join(FORMATS)}")
     notation = LatexNotation() if format != "text" else Notation()
+    graph = result if isinstance(result, Graph) else result.graph
+    if len(graph.equations) > EXPLAIN_MAX_OPS:
+        raise ChainruleError(
+            f"the worked solution is for expressions of up to {EXPLAIN_MAX_OPS} operations, "
+            f"this one has {len(graph.equations)}: use --format text, markdown or json"
+        )
     if isinstance(result, Graph):
         return _LAYOUTS[format](result, [intermediate_variables(result, notation)])
     return _LAYOUTS[format](result.graph, sections(result, notation, symbolic=symbolic))
