@@ -15,6 +15,8 @@ from chainrule.evaluate import Result
 from chainrule.files import write_atomic
 from chainrule.graph import Graph
 from chainrule.parser import parse
+from chainrule.render import ENGINES, PICTURE_FORMATS, using
+from chainrule.render import render as draw_picture
 from chainrule.tables import structure_text, to_json, to_markdown, to_text
 
 if TYPE_CHECKING:
@@ -34,12 +36,17 @@ def _explained(graph: Graph, result: Result | None, fmt: Format) -> str:
     return explain(result if result is not None else graph, fmt)
 
 
+def _picture(fmt: str) -> Callable[[Graph, Result | None], str | bytes]:
+    return lambda graph, result: draw_picture(graph, result, fmt)
+
+
 # format name -> renderer of an evaluated graph (None: structure only)
 FORMATS: dict[str, Callable[[Graph, Result | None], str | bytes]] = {
     "text": lambda g, r: to_text(r) if r else structure_text(g),
     "json": lambda g, r: to_json(_evaluated(g, r)),
     "markdown": lambda g, r: to_markdown(r) if r else structure_text(g),
     "latex": lambda g, r: _explained(g, r, "latex"),  # LaTeX is always the worked solution
+    **{fmt: _picture(fmt) for fmt in PICTURE_FORMATS},  # dot, svg: text; png, pdf: bytes
 }
 EXPLAINED_FORMATS = ("text", "markdown", "latex")
 
@@ -113,6 +120,11 @@ def register(subcommands: Any) -> None:
         help="with --format json: add the key 'symbolic' (closed-form gradients, by sympy)",
     )
     parser.add_argument(
+        "--renderer", choices=ENGINES, default="auto",
+        help="for svg, png and pdf: Graphviz's dot program, the builtin renderer (no "
+        "Graphviz needed), or auto: dot when installed",
+    )
+    parser.add_argument(
         "--allow-nan", action="store_true",
         help="give IEEE results (inf, nan) with a warning instead of a domain error",
     )
@@ -143,13 +155,14 @@ def run(args: argparse.Namespace) -> int:
     for text in args.at:
         values.update(parse_values(text))
     result = graph.evaluate(values, allow_nan=args.allow_nan) if args.at else None
-    rendered = render(args, graph, result)
+    with using(args.renderer):
+        rendered = render(args, graph, result)
     if args.output:
         write_atomic(args.output, rendered)
     elif isinstance(rendered, bytes):
         raise ChainruleError(f"--format {args.format} writes binary data: add -o FILE")
     else:
-        print(rendered)
+        print(rendered, end="" if rendered.endswith("\n") else "\n")
     if result is not None:
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
