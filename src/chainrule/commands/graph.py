@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     elif isinstance(rendered, bytes):
         raise ChainruleError(f"--format {args.format} writes binary data: add -o FILE")
     else:
-        print(rendered, end="" if rendered.endswith("\n") else "\n")
+        print(rendered)
     if result is not None:
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
