@@ -77,7 +77,8 @@ def answer_deep(f: Facts) -> str:
             f"{best_params:,} parameters, learned from pixels alone."
         )),
         _when(base_layers is not None, lambda: (
-            f"The baseline of 1.4 has {base_layers} such layers, one hidden layer: shallow."
+            f"The baseline of 1.4 has {base_layers} such layers, so {base_layers - 1} hidden "
+            "layer(s): a shallow network, which is enough for MNIST."
         )),
         _when(depth is not None, lambda: (
             f"Section 1.3 trains networks {depth} layers deep, where depth brings the "
@@ -118,6 +119,8 @@ def answer_backprop(f: Facts) -> str:
 def answer_activation(f: Facts) -> str:
     """1.1 (iii)."""
     accuracy = f.get("1.4-baseline", "test_accuracy")
+    layers = f.get("1.4-baseline", "layers")
+    activations = f.get("1.4-baseline", "activations")
     sigma_max = f.get("1.3-chain", "max_exact")
     return _sentences(
         "Without an activation function a network is a composition of affine maps, which is "
@@ -126,8 +129,9 @@ def answer_activation(f: Facts) -> str:
         "A nonlinearity between the layers (ReLU, sigmoid, tanh) lets the composition represent "
         "non-linear functions; with enough hidden units, any continuous function on a bounded "
         "set (the universal approximation theorem).",
-        _when(accuracy is not None, lambda: (
-            f"The baseline of 1.4 puts a ReLU between its two linear layers and reaches "
+        _when(None not in (accuracy, layers) and bool(activations), lambda: (
+            f"The baseline of 1.4 puts {' and '.join(activations)} between its {layers} "
+            "linear layers and reaches "
             f"{percent(accuracy)} test accuracy."
         )),
         _when(sigma_max is not None, lambda: (
@@ -195,11 +199,11 @@ def answer_vanishing(f: Facts) -> str:
             "In the sigmoid chain with all weights 1, "
             + ", ".join(f"$\\partial y/\\partial x = {tex_num(v)}$ at depth {d}"
                         for d, v in vanishing.items())
-            + " (table above)."
+            + " (the table of the chain below)."
         )),
         _when(ratio is not None, lambda: (
             f"In the deep sigmoid network, the first layer's gradient is {num(ratio, 3)} times "
-            "smaller than the last hidden layer's at initialisation (figure above)."
+            "smaller than the last hidden layer's at initialisation (see *A real deep network*)."
         )),
         _when({"sigmoid default", "relu kaiming"} <= set(accuracies), lambda: (
             f"It learns little: {percent(accuracies['sigmoid default'])} test accuracy, "
@@ -278,8 +282,8 @@ BASICS = (
     ("1.1 (v)", "What is a Tensor in PyTorch and how is it different from a matrix?",
      answer_tensor),
 )
+VANISHING_FIRST = (("1.3 (i)", "What is the vanishing gradients problem?", answer_vanishing),)
 VANISHING = (
-    ("1.3 (i)", "What is the vanishing gradients problem?", answer_vanishing),
     ("1.3 (iv)", "Does the maximum value of the derivative of sigmoid contribute to the "
      "vanishing gradients problem? If so, how?", answer_max_derivative),
     ("1.3 (v)", "What is meant by exploding gradients? Why do we not want the gradients to "
@@ -303,7 +307,11 @@ def basics_part(budget: Budget, *used: list[str]) -> Part:
                 MODULES, budget.estimates["answers"], uses)
 
 
-def vanishing_part(budget: Budget, used: list[str]) -> Part:
-    """The answers to 1.3 (i), (iv) and (v)."""
-    return Part("1.3-answers", "1.3 answers to (i), (iv) and (v)", _answers(VANISHING), {},
-                MODULES, budget.estimates["answers"], tuple(used))
+def vanishing_parts(budget: Budget, used: list[str]) -> list[Part]:
+    """The answer to 1.3 (i), shown first, and those to (iv) and (v), after the chain."""
+    return [
+        Part("1.3-answer-i", "1.3 answer to (i)", _answers(VANISHING_FIRST), {}, MODULES,
+             budget.estimates["answers"], tuple(used)),
+        Part("1.3-answers-iv-v", "1.3 answers to (iv) and (v)", _answers(VANISHING), {},
+             MODULES, budget.estimates["answers"], tuple(used)),
+    ]

@@ -13,6 +13,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from chainrule.errors import ChainruleError
 from chainrule.report.budget import Budget
 from chainrule.report.document import Block, Code, Figure, Heading, Paragraph, Table
 from chainrule.report.numbers import num, percent
@@ -23,14 +24,26 @@ MODULES = ("chainrule.report.digits", "chainrule.report.numbers", "chainrule.mni
 
 
 def intro() -> list[Block]:
-    """What section 1.4 does."""
+    """What section 1.4 asks."""
     return [Paragraph(
         "The sheet asks for a PyTorch network that recognizes handwritten digits with about 90% "
         "test accuracy, and above 95% for the bonus. Both networks below were trained for this "
-        "report on MNIST's 60,000 training images (5,000 of them held out for validation, which "
-        "picks the epoch that is kept) and tested once on the 10,000 test images, which choose "
-        "nothing."
+        "report with chainrule's trainer (`chainrule mnist train`)."
     )]
+
+
+def data_paragraph(facts: Mapping[str, Any]) -> Paragraph:
+    """How much data the networks saw, counted in this run."""
+    limited = facts["trained_on"] < facts["train_shape"][0] - facts["val_size"]
+    return Paragraph(
+        f"MNIST has {facts['train_shape'][0]:,} training images of "
+        f"{facts['train_shape'][1]}×{facts['train_shape'][2]} pixels and {facts['test_size']:,} "
+        f"test images. {facts['val_size']:,} training images are held out for validation, which "
+        f"picks the epoch that is kept; the networks train on "
+        + (f"only the first {facts['trained_on']:,} of the rest (this budget's subset)"
+           if limited else f"the other {facts['trained_on']:,}")
+        + ". The test images are used once, to report the accuracy, and choose nothing."
+    )
 
 
 def train_config(budget: Budget, preset: str) -> Any:
@@ -56,16 +69,21 @@ def parts(budget: Budget) -> list[Part]:
         )
         for role, preset in roles
     ]
+    best = trained[1].id
+    evaluation = Part(
+        f"{best}-evaluation", "1.4 the best model on the test set: confusion matrix, mistakes",
+        lambda ctx: evaluation_part(ctx, best), {}, MODULES, 5.0, uses=(best,),
+    )
     comparison = Part(
         "1.4-comparison", "1.4 learning curves and comparison", comparison_part, {}, MODULES,
         1.0, uses=tuple(part.id for part in trained),
     )
-    return [*trained, comparison]
+    return [*trained, evaluation, comparison]
 
 
 def _runner(budget: Budget, role: str, preset: str) -> Any:
     def run(ctx: PartContext) -> PartOutput:
-        return model_part(budget, role, preset, ctx)
+        return model_part(budget, role, preset, ctx, f"1.4-{role}-{preset}-{budget.name}")
 
     return run
 
@@ -136,34 +154,45 @@ def learning_curves(runs: Mapping[str, list[dict[str, Any]]]) -> str:
     return buffer.getvalue()
 
 
-def _evaluation_blocks(result: Any, name: str) -> tuple[list[Block], dict[str, Any]]:
-    """The confusion matrix and the gallery of misclassified test digits."""
+def evaluation_part(ctx: PartContext, trained: str) -> PartOutput:
+    """The confusion matrix and the gallery of misclassified test digits of a trained model."""
     from chainrule.mnist import evaluate
+    from chainrule.mnist.train import load_checkpoint
 
-    evaluation = evaluate.evaluate_model(result.model, result.config)
+    checkpoint = ctx.keep(trained) / "best.pt"
+    if not checkpoint.is_file():
+        raise ChainruleError(f"{checkpoint} is missing: run the report with --fresh")
+    model, config = load_checkpoint(checkpoint)
+    name = "best"
+    evaluation = evaluate.evaluate_model(model, config)
     confusion = evaluate.plot_confusion(evaluation)
     gallery = evaluate.plot_misclassified(evaluation)
     wrong = int(evaluation.misclassified)
     blocks: list[Block] = [
+        Heading("The best model on the test set", 4),
         Figure(f"confusion-{name}", "Confusion matrix on the test set: rows are the true "
                "digits, columns the predicted ones.", png=confusion, width=0.7),
         Figure(f"mistakes-{name}", f"Test digits the model gets wrong ({wrong} in all), with "
                "the predicted and the true label.", png=gallery, width=0.9),
     ]
-    return blocks, {"misclassified": wrong}
+    return PartOutput(blocks, {"misclassified": wrong})
 
 
-def model_part(budget: Budget, role: str, preset: str, ctx: PartContext) -> PartOutput:
+def model_part(
+    budget: Budget, role: str, preset: str, ctx: PartContext, part_id: str
+) -> PartOutput:
     """Train one model and describe it: network, recipe, epochs, accuracy, figures."""
     from chainrule.mnist.models import count_parameters
     from chainrule.mnist.train import train
 
     config = train_config(budget, preset)
-    result = train(config, out_dir=None, progress=ctx.show_progress)
+    result = train(config, out_dir=ctx.keep(part_id), progress=ctx.show_progress)
     parameters = count_parameters(result.model)
     title = (f"Baseline: the sheet's kind of network (preset {preset})" if role == "baseline"
              else f"The best model of this run (preset {preset})")
-    blocks: list[Block] = [
+    facts: dict[str, Any] = data_facts(config) if role == "baseline" else {}
+    blocks: list[Block] = [data_paragraph(facts)] if facts else []
+    blocks += [
         Heading(title, 3, f"model-{role}"),
         Paragraph(
             f"{parameters:,} trainable parameters, trained for {num(result.seconds, 3)} s with "
@@ -173,20 +202,16 @@ def model_part(budget: Budget, role: str, preset: str, ctx: PartContext) -> Part
         Code(str(result.model)),
         _epoch_table(result.epochs, result.best_epoch),
     ]
-    facts: dict[str, Any] = {
+    facts |= {
         "preset": preset, "test_accuracy": float(result.test_accuracy),
         "val_accuracy": None if result.val_accuracy is None else float(result.val_accuracy),
         "seconds": float(result.seconds), "parameters": parameters,
         "epochs": result.epochs, "best_epoch": result.best_epoch,
         "layers": sum(1 for m in result.model.modules() if type(m).__name__ in
                       ("Linear", "Conv2d")),
+        "activations": sorted({type(m).__name__ for m in result.model.modules()
+                               if type(m).__module__.endswith("activation")}),
     }
-    if role == "baseline":
-        facts.update(data_facts(config))
-    else:
-        more, found = _evaluation_blocks(result, role)
-        blocks += more
-        facts.update(found)
     return PartOutput(blocks, facts)
 
 
@@ -196,8 +221,13 @@ def data_facts(config: Any) -> dict[str, Any]:
 
     from chainrule.mnist.data import load_mnist
 
-    images, labels = load_mnist("train", Path(config.data_dir) if config.data_dir else None)
+    folder = Path(config.data_dir) if config.data_dir else None
+    images, labels = load_mnist("train", folder)
+    test_images, _ = load_mnist("test", folder)
+    available = len(images) - config.val_size
     return {
+        "test_size": len(test_images),
+        "trained_on": min(config.limit_train, available) if config.limit_train else available,
         "train_shape": list(images.shape), "train_dtype": str(images.dtype).replace("torch.", ""),
         "labels_shape": list(labels.shape), "labels_dtype": str(labels.dtype).replace("torch.", ""),
         "val_size": config.val_size,

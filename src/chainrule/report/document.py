@@ -57,6 +57,17 @@ class Math:
 
 
 @dataclass(frozen=True)
+class Equations:
+    """Display equations aligned on their equals signs: rows of (left side, right side).
+
+    The right side starts with its relation (``= 2 + 3``); an empty left side continues
+    the row above.
+    """
+
+    rows: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Table:
     """A table whose cells are inline markup; numeric columns align right."""
 
@@ -100,10 +111,10 @@ class Answer:
     text: str  # inline markup; may hold several paragraphs separated by blank lines
 
 
-Block = Heading | Paragraph | BulletList | Math | Table | Code | Figure | Note | Answer
+Block = Heading | Paragraph | BulletList | Math | Equations | Table | Code | Figure | Note | Answer
 BLOCK_TYPES: dict[str, type[Block]] = {
     cls.__name__: cls
-    for cls in (Heading, Paragraph, BulletList, Math, Table, Code, Figure, Note, Answer)
+    for cls in (Heading, Paragraph, BulletList, Math, Equations, Table, Code, Figure, Note, Answer)
 }
 
 

@@ -27,6 +27,7 @@ from chainrule.report import mathsvg
 from chainrule.report.document import (
     Block,
     BulletList,
+    Equations,
     Figure,
     Heading,
     Math,
@@ -154,28 +155,27 @@ TITLES = {
 _PLAIN_CELL = re.compile(r"-?[\d.]+|yes|NO|—")
 
 
-def display(latex: str) -> str:
-    """Display-size derivatives (``\\dfrac``), as a student writes them on paper."""
-    return latex.replace(r"\frac{\partial", r"\dfrac{\partial")
-
-
 def _cell(text: str) -> str:
     if _PLAIN_CELL.fullmatch(text):
         return "**no**" if text == "NO" else text
     return f"${text}$"
 
 
-def _equation_blocks(equations: tuple[Any, ...]) -> list[Block]:
-    """One display line per equation; a sum of terms gets a line of its own."""
-    blocks: list[Block] = []
+LONG_EQUATION = 70
+"""Characters of LaTeX beyond which a sum of chain-rule terms gets a row of its own."""
+
+
+def aligned(equations: tuple[Any, ...]) -> Equations:
+    """Equations of the explanation aligned on "="; a long sum continues on its own row."""
+    rows: list[tuple[str, str]] = []
     for equation in equations:
         first, *rest = equation.rhs
-        if rest and " + " in first:
-            blocks.append(Math(display(f"{equation.lhs} = {first}")))
-            blocks.append(Math(display(f"\\phantom{{{equation.lhs}}} = {' = '.join(rest)}")))
+        long = len(" = ".join(equation.rhs)) > LONG_EQUATION
+        if rest and " + " in first and long:
+            rows += [(equation.lhs, f"= {first}"), ("", f"= {' = '.join(rest)}")]
         else:
-            blocks.append(Math(display(" = ".join((equation.lhs, *equation.rhs)))))
-    return blocks
+            rows.append((equation.lhs, f"= {' = '.join(equation.rhs)}"))
+    return Equations(tuple(rows))
 
 
 def explanation_blocks(section: Any) -> list[Block]:
@@ -188,8 +188,9 @@ def explanation_blocks(section: Any) -> list[Block]:
             f"${' = '.join((eq.lhs, *eq.rhs))}$" for eq in section.equations
         )))
     else:
-        blocks += _equation_blocks(section.equations)
-    blocks += [Math(display(" = ".join((eq.lhs, *eq.rhs)))) for eq in section.formulas]
+        blocks.append(aligned(section.equations))
+    if section.formulas:
+        blocks.append(aligned(section.formulas))
     if any(r"\theta" in eq.rhs[-1] for eq in section.formulas):
         blocks.append(Paragraph("Here $\\theta$ is the Heaviside step function: 1 for a positive "
                                 "argument, 0 for a negative one (the derivative of max)."))
@@ -199,6 +200,11 @@ def explanation_blocks(section: Any) -> list[Block]:
         blocks.append(Table(header, rows))
     blocks += [Note(note[0].upper() + note[1:], "warning") for note in section.notes]
     return blocks
+
+
+def _phrase(title: str) -> str:
+    """A title inside a sentence: "the sheet's example", "Expression A"."""
+    return title[0].lower() + title[1:] if title.startswith("The ") else title
 
 
 def drawn_graph(spec: ExpressionSpec, graph: Graph, result: Result | None) -> list[Block]:
@@ -214,7 +220,7 @@ def drawn_graph(spec: ExpressionSpec, graph: Graph, result: Result | None) -> li
     )
     return [
         Heading("(ii) Computational graph", 4),
-        Figure(f"graph-{spec.label}", f"The computational graph of {spec.title.lower()}: {what}.",
+        Figure(f"graph-{spec.label}", f"The computational graph of {_phrase(spec.title)}: {what}.",
                svg=to_svg(graph, result)),
     ]
 

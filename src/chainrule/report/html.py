@@ -27,6 +27,7 @@ from chainrule.report.document import (
     BulletList,
     Code,
     Document,
+    Equations,
     Figure,
     Heading,
     Math,
@@ -68,6 +69,10 @@ nav.toc ul ul { padding-left: 1.4rem; }
 nav.toc a { color: var(--ink); text-decoration: none; }
 img.math { vertical-align: middle; }
 div.math { text-align: center; margin: .55rem 0; overflow-x: auto; break-inside: avoid; }
+table.equations { margin: .5rem auto; font-size: 1rem; }
+table.equations td { border: 0; padding: .12rem 0; }
+table.equations td.lhs { text-align: right; padding-right: .12em; }
+table.equations td.rhs { text-align: left; }
 table { border-collapse: collapse; margin: .8rem auto; font-size: .92rem;
   break-inside: avoid; }
 caption { caption-side: bottom; color: var(--muted); font-size: .88rem; padding-top: .35rem; }
@@ -147,6 +152,32 @@ def math_image(latex: str, scale: float = 1.0) -> str:
     )
 
 
+def display_style(latex: str) -> str:
+    """Outermost fractions in display size (``\\dfrac``), as LaTeX sets display math.
+
+    mathtext sets every ``\\frac`` in text size; nested fractions stay that way.
+
+    >>> display_style(r"\\frac{\\partial y}{\\partial x} = \\frac{1}{\\frac{a}{b}}")
+    '\\\\dfrac{\\\\partial y}{\\\\partial x} = \\\\dfrac{1}{\\\\frac{a}{b}}'
+    """
+    out, depth, position = [], 0, 0
+    while position < len(latex):
+        if latex.startswith(r"\frac", position) and depth == 0:
+            out.append(r"\dfrac")
+            position += len(r"\frac")
+            continue
+        char = latex[position]
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        out.append(char)
+        position += 1
+    return "".join(out)
+
+
+def display_math(latex: str) -> str:
+    """Display math: outer fractions in display size, a little larger than the text."""
+    return math_image(display_style(latex), DISPLAY_SCALE)
+
+
 def svg_data_uri(svg: str) -> str:
     """SVG as a ``data:`` URI, percent-encoded (smaller than base64)."""
     compact = _WHITESPACE.sub(" ", svg).strip()
@@ -188,7 +219,8 @@ class _Writer:
             Heading: self.heading,
             Paragraph: lambda b: f"<p>{self.inline(b.text)}</p>",
             BulletList: self.bullets,
-            Math: lambda b: f'<div class="math">{math_image(b.latex, DISPLAY_SCALE)}</div>',
+            Math: lambda b: f'<div class="math">{display_math(b.latex)}</div>',
+            Equations: self.equations,
             Table: self.table,
             Code: lambda b: f"<pre>{html.escape(b.text)}</pre>",
             Figure: self.figure,
@@ -212,6 +244,14 @@ class _Writer:
                 parts.append(html.escape(piece))
         return "".join(parts)
 
+    def equations(self, block: Equations) -> str:
+        rows = "".join(
+            f'<tr><td class="lhs">{display_math(lhs) if lhs else ""}</td>'
+            f'<td class="rhs">{display_math(rhs)}</td></tr>'
+            for lhs, rhs in block.rows
+        )
+        return f'<table class="equations"><tbody>{rows}</tbody></table>'
+
     def heading(self, block: Heading) -> str:
         level = min(max(block.level, 2), 6)
         return f'<h{level} id="{anchor(block)}">{html.escape(block.text)}</h{level}>'
@@ -226,7 +266,7 @@ class _Writer:
         rows = "".join(
             "<tr>"
             + "".join(
-                f'<td class="num">{self.inline(cell)}</td>' if is_number(cell)
+                f'<td class="num">{html.escape(cell.replace("-", "−"))}</td>' if is_number(cell)
                 else f"<td>{self.inline(cell)}</td>"
                 for cell in row
             )

@@ -33,6 +33,7 @@ from chainrule.report.document import (
     BulletList,
     Code,
     Document,
+    Equations,
     Figure,
     Heading,
     Math,
@@ -85,6 +86,7 @@ class _Writer:
             Paragraph: lambda b: b.text,
             BulletList: self.bullets,
             Math: lambda b: f"$${b.latex}$$",
+            Equations: self.equations,
             Table: self.table,
             Code: lambda b: f"```\n{b.text}\n```",
             Figure: self.figure,
@@ -94,6 +96,10 @@ class _Writer:
 
     def block(self, block: Block) -> str:
         return self._renderers[type(block)](block)
+
+    def equations(self, block: Equations) -> str:
+        rows = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in block.rows)
+        return f"```math\n\\begin{{aligned}}\n{rows}\n\\end{{aligned}}\n```"
 
     def bullets(self, block: BulletList) -> str:
         return "\n".join(

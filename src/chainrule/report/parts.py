@@ -22,6 +22,8 @@ note in the report; the parts before and after it keep their results.
 
 from __future__ import annotations
 
+import re
+import shutil
 import tempfile
 import time
 import traceback
@@ -36,6 +38,7 @@ from chainrule.report.document import Block, Note, from_json, to_json
 from chainrule.report.progress import Progress
 
 Status = Literal["ran", "cached", "failed"]
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 REPORT_MODULES = ("chainrule.report.document", "chainrule.report.parts")
 """Modules every part's output depends on (the shape of what it stores)."""
@@ -56,6 +59,11 @@ class PartContext:
     facts: Mapping[str, Mapping[str, Any]]  # part id -> facts, for the parts it uses
     workdir: Path  # a scratch folder, removed after the part
     show_progress: bool  # whether inner progress bars (training) may draw
+    files: Path  # the cache's folder for files that outlive the run (a trained model)
+
+    def keep(self, part: str) -> Path:
+        """The folder where ``part`` keeps its files (emptied before the part runs)."""
+        return self.files / _SAFE.sub("_", part)
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,15 @@ def _cached(cache: Cache, part: Part, key: str) -> PartOutput | None:
         return None
 
 
-def _execute(part: Part, facts: Mapping[str, Mapping[str, Any]], show: bool) -> PartOutput:
+def _execute(
+    part: Part, facts: Mapping[str, Mapping[str, Any]], show: bool, files: Path
+) -> PartOutput:
     with tempfile.TemporaryDirectory(prefix="chainrule-report-") as scratch:
-        return part.run(PartContext(facts, Path(scratch), show))
+        context = PartContext(facts, Path(scratch), show, files)
+        kept = context.keep(part.id)
+        shutil.rmtree(kept, ignore_errors=True)  # files of an older run of this part
+        kept.mkdir(parents=True)
+        return part.run(context)
 
 
 def _failure(part: Part, problem: Exception, cache: Cache) -> tuple[PartOutput, str]:
@@ -146,7 +160,7 @@ def run_parts(
             continue
         start = time.perf_counter()
         try:
-            output = _execute(part, facts, show_progress)
+            output = _execute(part, facts, show_progress, cache.folder / "files")
         except Exception as problem:  # isolate the failure; KeyboardInterrupt still stops
             seconds = time.perf_counter() - start
             output, message = _failure(part, problem, cache)

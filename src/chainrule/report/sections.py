@@ -113,14 +113,15 @@ def plan(budget: Budget, user: list[str], at: Mapping[str, float]) -> Plan:
     expression_ids = [p.id for p in expression_parts]
     basics = answers.basics_part(budget, expression_ids, [p.id for p in chain_parts],
                                  [p.id for p in digit_parts])
-    chain_answers = answers.vanishing_part(budget, [p.id for p in chain_parts])
+    first_answer, chain_answers = answers.vanishing_parts(budget, [p.id for p in chain_parts])
+    chain, *figures = [p.id for p in chain_parts]
     sections = [
         Section("1.1", "Basics", answers.basics_intro, [basics.id]),
         Section("1.2", "Computational graphs", _graphs_intro(specs, bool(user)), expression_ids),
         Section("1.3", "Vanishing and exploding gradients", vanishing.intro,
-                [p.id for p in chain_parts] + [chain_answers.id]),
+                [first_answer.id, chain, chain_answers.id, *figures]),
         Section("1.4", "Handwritten digit recognition", digits.intro,
                 [p.id for p in digit_parts]),
     ]
-    parts = [*expression_parts, *chain_parts, *digit_parts, chain_answers, basics]
+    parts = [*expression_parts, *chain_parts, *digit_parts, first_answer, chain_answers, basics]
     return Plan(parts, sections)

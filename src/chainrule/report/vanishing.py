@@ -29,8 +29,7 @@ GROWTH_DEPTHS = (5, 10, 20)
 
 CHAIN_MODULES = (
     "chainrule.report.vanishing", "chainrule.report.numbers", "chainrule.chain",
-    "chainrule.evaluate", "chainrule.graph", "chainrule.ops", "chainrule.render",
-    "chainrule.layout", "chainrule.drawing",
+    "chainrule.evaluate", "chainrule.graph", "chainrule.ops",
 )
 
 
@@ -214,15 +213,15 @@ def _layer_table(analysis: Any, caption: str) -> Table:
 def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
     """(iii): dy/dx by the chain rule, evaluated and checked on the sheet's chain."""
     from chainrule.chain import analyse
-    from chainrule.render import to_svg
 
     n = SHEET_DEPTH
     analysis = analyse([1.0] * n, EXAMPLE_X)
     factors = " ".join(
         f"\\frac{{\\partial a_{i}}}{{\\partial a_{i - 1}}}" for i in range(n, 0, -1)
     )
-    given = {"x": EXAMPLE_X, **{f"w{i}": w for i, w in enumerate(analysis.weights, 1)}}
-    weights = ", ".join(num(w) for w in analysis.weights)
+    same = len(set(analysis.weights)) == 1
+    weights = (f"all {n} weights $w_i = {tex_num(analysis.weights[0])}$" if same
+               else f"weights ${', '.join(tex_num(w) for w in analysis.weights)}$")
     blocks: list[Block] = [
         Heading("(iii) The gradient by the chain rule", 4),
         Paragraph("Each layer depends only on the one before it, so the chain rule is a product "
@@ -235,7 +234,7 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
              f"\\left|\\frac{{\\partial y}}{{\\partial x}}\\right| \\leq "
              f"\\left(\\frac{{1}}{{4}}\\right)^{{{n}}} \\prod_{{i=1}}^{{{n}}} |w_i|"),
         Paragraph(
-            f"With all weights $w_i = {weights}$ and $x = {tex_num(EXAMPLE_X)}$, "
+            f"With {weights} and $x = {tex_num(EXAMPLE_X)}$, "
             "chainrule's backpropagation through the graph gives "
             f"$\\partial y / \\partial x = {tex_num(analysis.backprop)}$, and the product "
             f"formula gives ${tex_num(analysis.closed_form)}$ "
@@ -243,10 +242,8 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
             f"${tex_num(analysis.relative_difference, 2)}$). The bound is "
             f"$(1/4)^{{{n}}} = {tex_num(analysis.bound)}$."
         ),
-        _layer_table(analysis, "The chain layer by layer: every local factor is below 1/4."),
-        Figure("chain-graph", f"The chain with all weights {weights} at x = {num(EXAMPLE_X)}: "
-               "values and gradients on every node.",
-               svg=to_svg(analysis.graph, analysis.graph.evaluate(given))),
+        _layer_table(analysis, "The chain layer by layer: the value of every node, the local "
+                     "factor of every layer and the gradient of y with respect to every node."),
     ]
     return blocks, {
         "example_x": EXAMPLE_X, "example_weights": analysis.weights,
