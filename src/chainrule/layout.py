@@ -98,6 +98,7 @@ class Layout:
     width: float
     height: float
     layers: tuple[int, ...]
+    crossings: int  # pairs of edges that cross
 
 
 @dataclass(frozen=True)
@@ -398,7 +399,7 @@ class _Grid:
         routes = [straightened(route, boxes, labels) for route in routes]
         bottom = max((self.y[i] + self.size[i][1] / 2 for i in range(len(self.y))), default=0.0)
         width = (edges[-1][1] if edges else 0.0) + margin
-        return Layout(boxes, tuple(routes), width, bottom + margin, layers)
+        return Layout(boxes, tuple(routes), width, bottom + margin, layers, self.crossings())
 
     def _column_centres(self) -> tuple[list[float], list[tuple[float, float]]]:
         centres, edges = [], []
