@@ -522,6 +522,8 @@ def _widest_window(activation: str) -> tuple[float, float]:
 EXPLODING_WEIGHTS = {"sigmoid": -10.0, "tanh": 2.0, "relu": 2.0}
 """Default weight of every layer of :func:`exploding_example`."""
 
+_EXPLODING_HINTS = {"sigmoid": "w < -5.87", "tanh": "|w| > 1", "relu": "w > 1"}
+
 
 def exploding_example(
     depth: int = 5, activation: str = "sigmoid", weight: float | None = None
@@ -532,7 +534,7 @@ def exploding_example(
     so every layer sees the same input and has the same factor ``w f'(w a*)``.
     For the sigmoid, ``|w| > 4`` is necessary but not enough: ``a*`` must also sit
     in the window where the factor exceeds 1, which needs a negative ``w``
-    (a positive one drives ``a*`` towards 1, where σ' is tiny) with ``|w|`` above 6.
+    (a positive one drives ``a*`` towards 1, where σ' is tiny) below about -5.87.
     The fixed point repels (its factor is above 1), so it is solved to full precision.
 
     >>> r = exploding_example(5)
@@ -547,8 +549,7 @@ def exploding_example(
     if abs(factor) <= 1:
         raise ChainruleError(
             f"no exploding {activation} chain with w = {w:g}: its fixed point has factor "
-            f"{factor:.4g}, |factor| must exceed 1 (try a larger |w|"
-            + (", and w < 0)" if activation == "sigmoid" else ")")
+            f"{factor + 0.0:.4g}, |factor| must exceed 1 (try {_EXPLODING_HINTS[activation]})"
         )
     return result
 
