@@ -12,9 +12,8 @@
 Every curve is the engine's evaluation of a chainrule graph on numpy arrays.
 
 >>> import tempfile
->>> paths = write_all(tempfile.mkdtemp(), seeds=16)
->>> sorted(p.name for p in paths)[:3]
-['activation_derivatives.png', 'activation_derivatives.svg', 'depth_sweep.png']
+>>> [p.name for p in plot_activation_derivatives(Path(tempfile.mkdtemp()))]
+['activation_derivatives.png', 'activation_derivatives.svg']
 """
 
 from __future__ import annotations
