@@ -26,6 +26,8 @@ def register(subcommands: Any) -> None:
     )
     nested = parser.add_subparsers(dest="mnist_command", required=True, parser_class=type(parser))
     register_train(nested)
+    register_evaluate(nested)
+    register_predict(nested)
 
 
 # ---------------------------------------------------------------- train
@@ -110,3 +112,108 @@ def _is_main_process() -> bool:
     import os
 
     return os.environ.get("RANK", "0") == "0"
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def register_evaluate(nested: Any) -> None:
+    parser = nested.add_parser(
+        "evaluate",
+        help="test accuracy, per-class precision/recall, confusion matrix, mistakes",
+        description="Evaluate a checkpoint on the test split: print accuracy and per-class "
+        "precision/recall; write a confusion-matrix PNG and a gallery of misclassified digits.",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="best.pt or last.pt of `chainrule mnist train`",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder with the IDX files (default: what the model was trained on)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where the PNGs go (default: the checkpoint's folder)",
+    )
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        default=60,
+        metavar="N",
+        help="misclassified digits in the gallery (default 60)",
+    )
+    parser.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from chainrule.mnist import evaluate
+    from chainrule.mnist.train import load_checkpoint
+
+    if args.max_images < 1:
+        raise ChainruleError(f"--max-images must be at least 1, got {args.max_images}")
+    model, config = load_checkpoint(args.checkpoint)
+    images, labels = evaluate.load_test_split(args.data_dir or config.data_dir)
+    result = evaluate.evaluate_model(model, images, labels)
+    print(evaluate.format_report(result))
+    out = args.out if args.out is not None else args.checkpoint.parent
+    confusion = out / f"confusion-{args.checkpoint.stem}.png"
+    gallery = out / f"misclassified-{args.checkpoint.stem}.png"
+    evaluate.plot_confusion(result, confusion)
+    evaluate.plot_misclassified(result, images, gallery, max_images=args.max_images)
+    print(f"\nwrote {confusion} and {gallery}")
+    return 0
+
+
+# ---------------------------------------------------------------- predict
+
+
+def register_predict(nested: Any) -> None:
+    parser = nested.add_parser(
+        "predict",
+        help="recognize the digit in image files (PNG, JPEG, a photo of a digit on paper)",
+        description="Read each image (any size or colours), prepare it as MNIST was made "
+        "(cropped, 20x20, centred by mass in 28x28) and print the digit and its probability.",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="best.pt or last.pt of `chainrule mnist train`",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files, one digit each")
+    parser.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help='text: FILE: DIGIT (PROBABILITY); json: a list of {"file", "digit", "probabilities"}',
+    )
+    parser.add_argument(
+        "--save-digits",
+        type=Path,
+        metavar="DIR",
+        help="also write each 28x28 digit as the network sees it (NAME.png)",
+    )
+    parser.set_defaults(run=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from chainrule.mnist import predict
+    from chainrule.mnist.train import load_checkpoint
+
+    model, _ = load_checkpoint(args.checkpoint)
+    digits = [predict.load_digit(path) for path in args.images]
+    predictions = predict.classify(model, args.images, digits)
+    print(predict.FORMATS[args.format](predictions))
+    if args.save_digits is not None:
+        for path, digit in zip(args.images, digits, strict=True):
+            predict.save_digit(digit, args.save_digits / f"{Path(path).stem}.png")
+    return 0
