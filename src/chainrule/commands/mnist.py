@@ -60,6 +60,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         "OptimizerName": config_module.OptimizerName,
         "ScheduleName": config_module.ScheduleName,
         "DeviceName": config_module.DeviceName,
+        "PrecisionName": config_module.PrecisionName,
     }
     group = parser.add_argument_group("config overrides (default: the preset's value)")
     for field in dataclasses.fields(config_module.TrainConfig):

@@ -25,6 +25,7 @@ ModelName = Literal["mlp", "examples", "fast", "best"]
 OptimizerName = Literal["adam", "adamw", "sgd", "adadelta"]
 ScheduleName = Literal["onecycle", "cosine", "step", "constant"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+PrecisionName = Literal["auto", "fp32", "bf16"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class TrainConfig:
     threads: int = 0  # CPU threads per process (0 = cores // processes)
     device: DeviceName = "auto"  # auto picks cuda, then mps, then cpu
     channels_last: bool = True  # NHWC memory layout for CNNs (faster convolutions on CPU)
+    precision: PrecisionName = "auto"  # training forward pass: auto = bf16 where the chip has it
     eval_batch_size: int = 1000  # batch size for validation and test passes
     test_each_epoch: bool = True  # report test accuracy after every epoch (never used to choose)
 
@@ -123,6 +125,7 @@ _LITERALS: dict[str, tuple[str, ...]] = {
     "OptimizerName": get_args(OptimizerName),
     "ScheduleName": get_args(ScheduleName),
     "DeviceName": get_args(DeviceName),
+    "PrecisionName": get_args(PrecisionName),
 }
 
 

@@ -115,6 +115,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether to train in bfloat16 autocast: ``auto`` only where the hardware does bf16 natively.
+
+    (On CPUs without AVX512-BF16 or AMX, oneDNN emulates bf16 and is slower than fp32.)
+    """
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return False
+
+
 def cpu_cores() -> int:
     """CPU cores this process may run on."""
     try:
@@ -319,6 +333,7 @@ class Trainer:
         self.progress = progress and dist.is_main
         self.dist = dist
         self.device = resolve_device(config.device)
+        self.bf16 = use_bf16(config.precision, self.device)
         if config.batch_size % dist.world_size:
             raise ChainruleError(
                 f"batch size {config.batch_size} must divide among {dist.world_size} processes"
@@ -388,7 +403,8 @@ class Trainer:
         return total_loss / max(total_seen, 1)
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.trainable(x)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            logits = self.trainable(x).float()
         loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
         self.optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
