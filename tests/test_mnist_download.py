@@ -266,3 +266,53 @@ def test_fallback_never_mixes_mnist_into_a_half_filled_folder(
     assert download.fallback_dir(named, explicit=True, progress=False) is None
     assert good_mirror.requests == []
     assert [p.name for p in named.iterdir()] == ["train-images.idx3-ubyte"]
+
+
+# ---------------------------------------------------------------- the loader's call site
+
+REPO_MNIST = Path(__file__).resolve().parents[1] / "data" / "mnist"
+
+
+@pytest.fixture
+def real_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Mirror]:
+    """A local mirror serving the repo's MNIST files, with their MD5s as the expected ones."""
+    files = {name: (REPO_MNIST / name).read_bytes() for name in NAMES}
+    monkeypatch.setattr(
+        download, "MNIST_MD5", {n: hashlib.md5(d).hexdigest() for n, d in files.items()}
+    )
+    mirror = _serve(tmp_path, "real", files)
+    monkeypatch.setattr(download, "MIRRORS", (_closed_port_url(), mirror.url))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CHAINRULE_DATA_DIR", raising=False)
+    yield mirror
+    mirror.close()
+
+
+def test_load_mnist_downloads_into_the_cache_when_the_default_folder_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mirror: _Mirror
+) -> None:
+    from chainrule.mnist import data
+
+    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "no-data-here")
+    images, labels = data.load_mnist("test")
+    assert images.shape == (10000, 28, 28) and labels[:3].tolist() == [7, 2, 1]
+    assert (tmp_path / "xdg" / "chainrule" / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
+    requests = len(real_mirror.requests)
+    data.load_mnist("test")  # now served from the cache
+    assert len(real_mirror.requests) == requests
+
+
+def test_load_mnist_fills_an_empty_named_folder_but_not_a_half_filled_one(
+    tmp_path: Path, real_mirror: _Mirror
+) -> None:
+    from chainrule.mnist import data
+
+    empty = tmp_path / "empty"
+    assert data.load_mnist("test", empty)[0].shape == (10000, 28, 28)
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "t10k-images-idx3-ubyte.gz").write_bytes(
+        (REPO_MNIST / "t10k-images-idx3-ubyte.gz").read_bytes()
+    )
+    with pytest.raises(data.MissingDataError, match="t10k-labels"):
+        data.load_mnist("test", half)

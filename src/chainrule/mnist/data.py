@@ -200,11 +200,18 @@ def load_mnist(split: Split, data_dir: Path | None = None) -> tuple[torch.Tensor
     directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
     try:
         images_path, labels_path = find_idx_files(directory, split)
-    except MissingDataError:
-        # >>> DOWNLOAD FALLBACK CALL SITE: the mirror download (`download_mnist`, owned by the
-        # download helper) goes here: fetch the missing files, then return
-        # find_idx_files(<where they went>, split). Until then the error says what to do.
-        raise
+    except MissingDataError as missing:
+        # Download fallback (chainrule.mnist.download): MNIST from the mirrors into the cache
+        # for the default folder, or into an empty folder the user named; offline, one line
+        # that says what to do.
+        from chainrule.mnist.download import fallback_dir
+
+        explicit = data_dir is not None or bool(os.environ.get("CHAINRULE_DATA_DIR"))
+        found = fallback_dir(directory, explicit=explicit)
+        if found is None:
+            raise missing from None
+        directory = found
+        images_path, labels_path = find_idx_files(directory, split)
     sums = _checksums_for(directory)
     images = read_idx(images_path, sums.get(_stem(images_path)))
     labels = read_idx(labels_path, sums.get(_stem(labels_path)))
