@@ -180,3 +180,10 @@ def test_array_kinks_are_counted() -> None:
     result = parse("relu(x)").evaluate(x=np.array([-1.0, 0.0, 0.0, 2.0]))
     assert result.warnings == ["v1 = relu(x): relu'(0) is taken as 0 at 2 points"]
     np.testing.assert_array_equal(result.gradients["x"], [0.0, 0.0, 0.0, 1.0])
+
+
+def test_an_overflow_hidden_from_the_output_is_still_reported() -> None:
+    with pytest.raises(EvaluationError, match=r"v1 = w \* x: the result overflows float64"):
+        parse("sigmoid(w*x)").evaluate(w=1000.0, x=1e308)
+    result = parse("sigmoid(w*x)").evaluate(w=1000.0, x=1e308, allow_nan=True)
+    assert result.value == 1.0 and len(result.warnings) == 1

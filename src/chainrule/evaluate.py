@@ -230,7 +230,9 @@ def evaluate(
             _run_forward(program.instructions, values, VectorMath)
     else:
         _forward_scalar(graph, program, values, allow_nan, warnings)
-    if _maybe_not_finite(values[graph.output]):
+    # Floats: any value, even one the output no longer shows (sigmoid(inf) = 1); a sum
+    # of the floats is a cheap gate. Arrays: the output's, to keep sweeps fast.
+    if _maybe_not_finite(values[graph.output] if vector else sum(values)):
         _report(_forward_problems(graph, values), allow_nan, warnings)
     warnings += _kink_warnings(graph, _kink_counts(program, values), vector)
     result = Result(graph, values, None, warnings)
