@@ -396,17 +396,37 @@ def load_digit(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
 
 
 def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]]) -> list[Prediction]:
-    """Preprocess each file and classify all of them in one batch."""
+    """Read, preprocess and classify image files (one digit each)."""
+    return classify(model, paths, [load_digit(path) for path in paths])
+
+
+def classify(
+    model: nn.Module,
+    paths: Sequence[str | os.PathLike[str]],
+    digits: Sequence[NDArray[np.uint8]],
+) -> list[Prediction]:
+    """Classify MNIST-style digits (uint8 28x28) in one batch; ``paths`` name them."""
     import torch
 
     from chainrule.mnist.train import predict_logits
 
-    digits = torch.from_numpy(np.stack([load_digit(path) for path in paths]))
-    probabilities = torch.softmax(predict_logits(model, digits), dim=1)
+    batch = torch.from_numpy(np.stack(digits))
+    probabilities = torch.softmax(predict_logits(model, batch), dim=1)
     return [
         Prediction(str(path), int(row.argmax()), [round(float(p), 6) for p in row])
         for path, row in zip(paths, probabilities, strict=True)
     ]
+
+
+def save_digit(digit: NDArray[np.uint8], path: str | os.PathLike[str]) -> None:
+    """Write a 28x28 digit as a PNG (atomically), e.g. to see what the network saw."""
+    import io
+
+    from chainrule.files import write_atomic
+
+    buffer = io.BytesIO()
+    Image.fromarray(digit, "L").save(buffer, format="PNG")
+    write_atomic(path, buffer.getvalue())
 
 
 def format_text(predictions: Sequence[Prediction]) -> str:
