@@ -58,10 +58,10 @@ A_STRUCTURE = (
   n0 [label=<<b>a</b>>, {INPUT}];
   n1 [label=<<b>b</b>>, {INPUT}];
   n2 [label=<<b>c</b>>, {INPUT}];
-  n3 [label=<<b>v1</b> = b · c>, {OP}];
-  n4 [label=<<b>v2</b> = a − v1>, {OP}];
+  n3 [label=<<b>v1 = b · c</b>>, {OP}];
+  n4 [label=<<b>v2 = a − v1</b>>, {OP}];
   n5 [label=<<b>d</b>>, {INPUT}];
-  n6 [label=<<b>v3</b> = v2 · d>, {OUTPUT}];
+  n6 [label=<<b>v3 = v2 · d</b>>, {OUTPUT}];
   {{ rank=min; n0; n1; n2; n5; }}
   n1 -> n3;
   n2 -> n3;
@@ -88,10 +88,10 @@ A_VALUES = (
   n0 [label=<<b>a</b>{_lines("2", "∂v3/∂a = 1")}>, {INPUT}];
   n1 [label=<<b>b</b>{_lines("−7", "∂v3/∂b = −4")}>, {INPUT}];
   n2 [label=<<b>c</b>{_lines("4", "∂v3/∂c = 7")}>, {INPUT}];
-  n3 [label=<<b>v1</b> = b · c{_lines("−28", "∂v3/∂v1 = −1")}>, {OP}];
-  n4 [label=<<b>v2</b> = a − v1{_lines("30", "∂v3/∂v2 = 1")}>, {OP}];
+  n3 [label=<<b>v1 = b · c</b>{_lines("−28", "∂v3/∂v1 = −1")}>, {OP}];
+  n4 [label=<<b>v2 = a − v1</b>{_lines("30", "∂v3/∂v2 = 1")}>, {OP}];
   n5 [label=<<b>d</b>{_lines("1", "∂v3/∂d = 30")}>, {INPUT}];
-  n6 [label=<<b>v3</b> = v2 · d{_lines("30", "∂v3/∂v3 = 1")}>, {OUTPUT}];
+  n6 [label=<<b>v3 = v2 · d</b>{_lines("30", "∂v3/∂v3 = 1")}>, {OUTPUT}];
   {{ rank=min; n0; n1; n2; n5; }}
   n1 -> n3 [label=<∂v1/∂b = 4>];
   n2 -> n3 [label=<∂v1/∂c = −7>];

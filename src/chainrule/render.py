@@ -44,7 +44,7 @@ not installed is a one-line error saying how to install it.
 >>> dot = to_dot(g, g.evaluate(a=2, b=-7, c=4, d=1))
 >>> node = next(line for line in dot.splitlines() if line.startswith("  n3 "))
 >>> print(node.replace("<br/>", "\n"))  # doctest: +NORMALIZE_WHITESPACE
-  n3 [label=<<b>v1</b> = b · c
+  n3 [label=<<b>v1 = b · c</b>
 <font point-size="10" color="#1e3a8a">value = −28</font>
 <font point-size="10" color="#b91c1c">∂v3/∂v1 = −1</font>>, shape=box, style="rounded,filled",
 fillcolor="#fefce8", color="#854d0e"];
@@ -343,9 +343,11 @@ def _html(text: str) -> str:
 
 
 def _dot_line(line: TextLine) -> str:
-    text = (f"<b>{_html(line.bold)}</b>" if line.bold else "") + _html(line.plain)
     if line.role == "title":
-        return text
+        # One bold run: dot's SVG sets a bold part and a plain part as separate text
+        # elements placed by its own font metrics, which collide in other viewers.
+        return f"<b>{_html(line.bold + line.plain)}</b>" if line.bold else _html(line.plain)
+    text = _html(line.bold + line.plain)
     return f'<font point-size="{DETAIL_FONT_SIZE}" color="{ROLE_COLORS[line.role]}">{text}</font>'
 
 
@@ -388,7 +390,7 @@ def to_dot(graph: Graph, result: Result | None = None) -> str:
       edge [fontname="Helvetica", fontsize=10, color="#4b5563", fontcolor="#6b21a8",
             arrowsize=0.7];
       n0 [label=<<b>x</b>>, shape=ellipse, fillcolor="#dbeafe", color="#1d4ed8"];
-      n1 [label=<<b>v1</b> = −x>, shape=box, style="rounded,filled", fillcolor="#dcfce7",
+      n1 [label=<<b>v1 = −x</b>>, shape=box, style="rounded,filled", fillcolor="#dcfce7",
           color="#15803d", penwidth=2.4];
       { rank=min; n0; }
       n0 -> n1;
