@@ -374,8 +374,12 @@ def plot_misclassified(
     if pictures is None:
         raise ValueError("plot_misclassified needs the images the evaluation was made on")
     shown = evaluation.misclassified_indices[:max_images].tolist()
-    columns = max(1, min(columns, len(shown)))
-    rows = max(1, math.ceil(len(shown) / columns))
+    if not shown:
+        figure = _figure(5, 1)
+        figure.text(0.5, 0.5, "no misclassified images", ha="center", va="center", fontsize=12)
+        return _png(figure, path)
+    columns = min(columns, len(shown))
+    rows = math.ceil(len(shown) / columns)
     side = pictures.shape[-1]
     tile_w, tile_h, top = side + 8, side + 21, 11  # room for a label above and below
     mosaic = torch.zeros(rows * tile_h, columns * tile_w, dtype=torch.uint8)
@@ -399,8 +403,6 @@ def plot_misclassified(
         ax.add_patch(_frame(x + 3.5, y + top - 0.5, side + 1))
     ax.imshow(mosaic.numpy(), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
     ax.axis("off")
-    if not shown:
-        ax.text(0, 0, "no misclassified images", fontsize=12, va="top")
     figure.suptitle(
         f"{len(shown)} of {evaluation.misclassified} misclassified images, most confident first"
         " (red: predicted, with probability; below: true label)",
