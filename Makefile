@@ -13,7 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/chainrule demo
+	$(BIN)/chainrule report
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

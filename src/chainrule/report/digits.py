@@ -19,6 +19,9 @@ from chainrule.report.document import Block, Code, Figure, Heading, Paragraph, T
 from chainrule.report.numbers import num, percent
 from chainrule.report.parts import Part, PartContext, PartOutput
 
+GALLERY = 60
+"""Most misclassified digits shown (the most confident mistakes first)."""
+
 MODULES = ("chainrule.report.digits", "chainrule.report.numbers", "chainrule.mnist")
 """The code a trained model depends on (all of the MNIST package)."""
 
@@ -166,14 +169,16 @@ def evaluation_part(ctx: PartContext, trained: str) -> PartOutput:
     name = "best"
     evaluation = evaluate.evaluate_model(model, config)
     confusion = evaluate.plot_confusion(evaluation)
-    gallery = evaluate.plot_misclassified(evaluation)
+    gallery = evaluate.plot_misclassified(evaluation, max_images=GALLERY)
     wrong = int(evaluation.misclassified)
+    shown = f"the {GALLERY} most confident of the {wrong}" if wrong > GALLERY else f"all {wrong}"
     blocks: list[Block] = [
         Heading("The best model on the test set", 4),
         Figure(f"confusion-{name}", "Confusion matrix on the test set: rows are the true "
                "digits, columns the predicted ones.", png=confusion, width=0.7),
-        Figure(f"mistakes-{name}", f"Test digits the model gets wrong ({wrong} in all), with "
-               "the predicted and the true label.", png=gallery, width=0.9),
+        Figure(f"mistakes-{name}", f"Test digits the model gets wrong ({shown} mistakes): the "
+               "predicted digit and its probability above each, the true one below.",
+               png=gallery, width=0.9),
     ]
     return PartOutput(blocks, {"misclassified": wrong})
 
