@@ -23,7 +23,7 @@ Rendering, decided as follows:
 - If Graphviz's ``dot`` program is on the PATH it draws SVG, PNG and PDF (run as a
   subprocess with a timeout). This is the best layout. Long graphs whose edges
   cross many layers are the exception: dot takes minutes on them (a product of 70
-  factors that all reuse one input: 66 s), so past :data:`DOT_SPAN_LIMIT` layer
+  factors that all reuse one input: over 90 s), so past :data:`DOT_SPAN_LIMIT` layer
   crossings ``auto`` draws them with the built-in renderer (a few seconds).
 - Otherwise the built-in renderer (:mod:`chainrule.drawing` on
   :mod:`chainrule.layout`, a layered left-to-right layout with crossing reduction)
@@ -74,8 +74,9 @@ ENGINES: tuple[Engine, ...] = ("auto", "dot", "builtin")
 PICTURE_FORMATS = ("dot", "svg", "png", "pdf")
 DOT_TIMEOUT_S = 60.0
 # Above this many layer crossings (see chainrule.layout.total_span) dot's edge
-# placement gets very slow (span 1,324: 1.2 s; 2,554: 66 s), so auto picks builtin.
-DOT_SPAN_LIMIT = 1500
+# placement gets very slow (span 799: 0.5 s; 1,324: 3 s; 2,554: over 90 s; see
+# benchmarks/render.py), so auto picks builtin.
+DOT_SPAN_LIMIT = 1000
 PNG_DPI = 150
 
 _engine: ContextVar[Engine] = ContextVar("chainrule_renderer", default="auto")
