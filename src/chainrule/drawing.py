@@ -7,6 +7,7 @@ measured with matplotlib's own DejaVu Sans, so the boxes fit their labels in bot
 Units are points (1/72 inch).
 
 >>> from chainrule import parse
+>>> from chainrule.render import picture
 >>> g = parse("(a - b*c)*d")
 >>> svg = draw(picture(g, g.evaluate(a=2, b=-7, c=4, d=1)), "svg")
 >>> assert isinstance(svg, str)
@@ -35,7 +36,6 @@ from chainrule.render import (
     Picture,
     PictureNode,
     TextLine,
-    picture,
     style_of,
 )
 
@@ -44,7 +44,6 @@ SVG_FONTS = "DejaVu Sans, Verdana, Helvetica, Arial, sans-serif"
 LINE_SPACING = 1.3
 ARROW_LENGTH, ARROW_HALF_WIDTH = 7.0, 3.0
 MAX_PIXELS = 40e6  # a huge graph's PNG gets a lower resolution instead of exhausting memory
-__all__ = ["Scene", "draw", "picture", "scene"]
 
 
 @dataclass(frozen=True)

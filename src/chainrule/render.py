@@ -66,7 +66,7 @@ import numpy as np
 
 from chainrule.errors import ChainruleError
 from chainrule.evaluate import Result
-from chainrule.graph import Graph, Node, NodeKind
+from chainrule.graph import Graph, Node, NodeKind, format_number
 from chainrule.ops import VectorMath
 
 Engine = Literal["auto", "dot", "builtin"]
@@ -198,8 +198,8 @@ def _node_lines(graph: Graph, index: int, result: Result | None) -> tuple[TextLi
     node = graph.nodes[index]
     if node.kind == "constant":
         assert node.constant is not None
-        named = node.name.lstrip("-").replace(".", "", 1).isdigit() is False
-        plain = f" = {short_number(node.constant)}" if named else ""  # pi = 3.14159
+        named = node.name != format_number(node.constant)  # pi, not 4
+        plain = f" = {short_number(node.constant)}" if named else ""
         return (TextLine(node.name, plain, "title"),)
     first = TextLine(node.name, f" = {_expression(graph, node)}" if node.op else "", "title")
     if result is None:
