@@ -62,19 +62,32 @@ def conv_bn(inputs: int, outputs: int, kernel: int = 3) -> nn.Sequential:
     )
 
 
-def fast_cnn(width: int = 24, dropout: float = 0.0) -> nn.Sequential:
-    """The quickest to 99%: BatchNorm convolution stages that pool early, then a linear layer."""
-    return nn.Sequential(
-        conv_bn(1, width, 5),
-        nn.MaxPool2d(2),  # 14x14
-        conv_bn(width, 2 * width),
-        nn.MaxPool2d(2),  # 7x7
-        conv_bn(2 * width, 4 * width),
-        nn.AdaptiveMaxPool2d(1),
+def fast_cnn(
+    width: int = 24, hidden: tuple[int, ...] = (256,), dropout: float = 0.0
+) -> nn.Sequential:
+    """The quickest to 99%: the shape of the fastest public recipe (24 and 32 channels).
+
+    A 5x5 convolution without padding (28 -> 24), pooling, a 3x3 convolution
+    (12 -> 10), pooling (5x5), then fully connected layers: few multiply-adds,
+    all on small maps.
+    """
+    second = width * 4 // 3
+    layers: list[nn.Module] = [
+        nn.Conv2d(1, width, 5),
+        nn.MaxPool2d(2),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, second, 3),
+        nn.MaxPool2d(2),
+        nn.ReLU(inplace=True),
         nn.Flatten(),
-        nn.Dropout(dropout),
-        nn.Linear(4 * width, 10),
-    )
+    ]
+    sizes = (second * 5 * 5, *hidden)
+    for inputs, outputs in itertools.pairwise(sizes):
+        layers += [nn.Linear(inputs, outputs), nn.ReLU(inplace=True)]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(sizes[-1], 10))
+    return nn.Sequential(*layers)
 
 
 def best_cnn(width: int = 32, dropout: float = 0.0) -> nn.Sequential:
@@ -102,7 +115,7 @@ def build_model(config: TrainConfig) -> nn.Module:
     if config.model == "examples":
         return ExamplesNet()
     if config.model == "fast":
-        return fast_cnn(config.width, config.dropout)
+        return fast_cnn(config.width, config.hidden, config.dropout)
     return best_cnn(config.width, config.dropout)
 
 
