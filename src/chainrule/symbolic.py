@@ -44,7 +44,7 @@ SIMPLIFY_MAX_OPS = 60
 SIMPLIFY_SECONDS = 1.0
 """Wall-clock cap for simplifying one derivative (where a timer signal can be used)."""
 
-SYMBOLIC_MAX_OPS = 2000
+SYMBOLIC_MAX_OPS = 500
 """Beyond this many operations sympy's recursive algorithms are too slow or too deep."""
 
 
