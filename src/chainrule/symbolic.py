@@ -137,28 +137,52 @@ def symbolic_gradients(graph: Graph, *, simplify: bool | None = None) -> dict[st
 
 
 def evaluate(expr: sympy.Expr, values: Mapping[str, float], digits: int = 30) -> float:
-    """A sympy expression's value at a point, to ``digits`` digits, as a float.
+    """A sympy expression's value at a point, computed with ``digits`` digits, as a float.
 
-    The point's floats are substituted exactly (as binary rationals), so the
-    result is a high-accuracy reference; NaN where the expression is undefined
-    or not real there.
+    The point's floats enter exactly (as sympy Floats of ``digits`` digits), and
+    every subexpression is evaluated bottom-up at that precision, so the result is
+    a high-accuracy reference. Bottom-up, ``Max``, ``Heaviside`` and ``Piecewise``
+    always see numbers: ``evalf`` alone refuses ``Max(p, sin(p) - p)`` at
+    ``p = 1e-59``, where it cannot tell the arguments apart. NaN where the
+    expression is undefined or not real at the point.
 
     >>> x = sympy.Symbol("x", real=True)
     >>> evaluate(sympy.sqrt(x) * 2, {"x": 2.0})
     2.8284271247461903
-    >>> evaluate(sympy.Heaviside(x), {"x": 0.0})
-    0.5
+    >>> evaluate(sympy.Heaviside(x), {"x": 0.0}), evaluate(sympy.log(x), {"x": -1.0})
+    (0.5, nan)
+    >>> evaluate(sympy.Max(x, sympy.sin(x) - x), {"x": 1e-59})
+    1e-59
     """
-    subs = {
-        sympy.Symbol(name, real=True): sympy.Rational(value)
+    known = {
+        sympy.Symbol(name, real=True): sympy.Float(value, digits)
         for name, value in values.items()
-        if math.isfinite(value)
     }
     try:
-        number = _guarded(lambda: expr.evalf(digits, subs=subs))
-        return float(number)
+        number = _guarded(lambda: _bottom_up(expr, known, digits))
+        return float(number) if number.is_real else math.nan
     except (TypeError, ValueError, ZeroDivisionError, ChainruleError):
         return math.nan
+
+
+def _bottom_up(expr: sympy.Basic, known: dict[sympy.Symbol, sympy.Float], digits: int) -> Any:
+    """Evaluate every node after its arguments, with an explicit stack (no recursion)."""
+    done: dict[sympy.Basic, Any] = dict(known)
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in done:
+            continue
+        if not node.args:
+            done[node] = node.evalf(digits) if node.is_number else node
+        elif ready:
+            rebuilt = node.func(*(done[arg] for arg in node.args))
+            # conditions and (expr, cond) pairs of a Piecewise have no evalf
+            done[node] = rebuilt.evalf(digits) if isinstance(rebuilt, sympy.Expr) else rebuilt
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in done)
+    return done[expr]
 
 
 def _check_size(graph: Graph) -> None:
@@ -188,8 +212,12 @@ def _simplified(expr: sympy.Expr) -> sympy.Expr:
     return simple if sympy.count_ops(simple) <= sympy.count_ops(expr) else expr
 
 
-class _TimeUp(Exception):
-    """Raised by the interval timer inside a computation that ran too long."""
+class _TimeUp(BaseException):
+    """Raised by the interval timer inside a computation that ran too long.
+
+    A BaseException, like KeyboardInterrupt: sympy catches ``Exception`` in
+    places, and a swallowed time-up would let simplify run on unbounded.
+    """
 
 
 @contextmanager
@@ -204,20 +232,34 @@ def _time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
+    running = [True]
+    deadline = time.monotonic() + seconds
+
     def interrupt(signum: int, frame: object) -> None:
-        raise _TimeUp
+        if running[0] and time.monotonic() < deadline + _TICK_GRACE:
+            raise _TimeUp
+        # A tick after the body (its cleanup was itself interrupted): stop ticking.
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
-    started = time.monotonic()
+    previous_timer = (0.0, 0.0)
     try:
+        # Repeating: a time-up raised where it is swallowed (a gc callback, a bare
+        # except) comes again a little later, until it ends the computation.
+        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds, _TICK)
         yield
     finally:
+        running[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if previous_timer[0] > 0:  # give back what is left of a caller's timer (>= 1 ms)
-            left = max(previous_timer[0] - (time.monotonic() - started), 0.001)
+            left = max(previous_timer[0] - (time.monotonic() - deadline + seconds), 0.001)
             signal.setitimer(signal.ITIMER_REAL, left, previous_timer[1])
+
+
+_TICK = 0.05  # seconds between repeated time-ups
+_TICK_GRACE = 5.0  # after this long past the deadline a tick no longer raises
 
 
 def with_symbolic(document: Mapping[str, Any], graph: Graph) -> dict[str, Any]:
