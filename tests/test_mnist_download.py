@@ -16,6 +16,9 @@ import pytest
 from chainrule.errors import ChainruleError
 from chainrule.mnist import download
 from chainrule.mnist.download import default_cache_dir, download_mnist
+from mnist_model import tiny_checkpoint
+
+__all__ = ["tiny_checkpoint"]  # a fixture, imported for pytest
 
 NAMES = list(download.MNIST_MD5)
 
@@ -316,3 +319,19 @@ def test_load_mnist_fills_an_empty_named_folder_but_not_a_half_filled_one(
     )
     with pytest.raises(data.MissingDataError, match="t10k-labels"):
         data.load_mnist("test", half)
+
+
+def test_offline_cli_is_one_line_and_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_checkpoint: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from chainrule.cli import main
+
+    monkeypatch.setattr(download, "MIRRORS", (_closed_port_url(), _closed_port_url()))
+    empty = tmp_path / "empty"
+    args = ["mnist", "evaluate", "--checkpoint", str(tiny_checkpoint), "--data-dir", str(empty)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no mirror could be reached" in err and str(empty) in err
