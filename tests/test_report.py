@@ -152,6 +152,20 @@ def test_cache_key_follows_inputs_and_facts(tmp_path: Path) -> None:
     assert seen == [{"source": {"x": 1}}, {"source": {"x": 2}}]
 
 
+def test_expensive_parts_do_not_depend_on_the_presentation() -> None:
+    from chainrule.report import digits
+    from chainrule.report.budget import BUDGETS
+    from chainrule.report.cache import module_closure
+
+    expensive = [p for p in [*digits.parts(BUDGETS["quick"]), *vanishing.parts(BUDGETS["quick"])]
+                 if p.present is not None]
+    assert len(expensive) == 5  # two trainings, the evaluation, the plots, the deep networks
+    for part in expensive:
+        closure = {m for module in part.modules for m in module_closure(module)}
+        assert "chainrule.mnist.train" in closure or "chainrule.chain_plots" in closure
+        assert not any(m.startswith("chainrule.report") for m in closure), part.id
+
+
 # ------------------------------------------------------------------ the command
 
 

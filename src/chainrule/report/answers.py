@@ -23,7 +23,8 @@ from chainrule.report.document import Answer, Block, Paragraph
 from chainrule.report.numbers import num, percent, tex_num
 from chainrule.report.parts import Part, PartContext, PartOutput
 
-MODULES = ("chainrule.report.answers", "chainrule.report.numbers")
+MODULES = ("chainrule.report.answers",)
+"""The code of the answers (and all it imports, see :func:`.cache.source_digest`)."""
 
 
 class Facts:

@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import json
@@ -38,25 +39,75 @@ FORMAT = 1
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+def module_file(module: str) -> Path | None:
+    """The source file of a chainrule module (a package's ``__init__.py``), None if absent."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # a name inside a module, or a missing parent
+        return None
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin)
+
+
+def _imported(path: Path, module: str) -> set[str]:
+    """The chainrule modules a source file imports (``from x import y`` may name a module y)."""
+    found: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative import
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "chainrule"}
+
+
+def module_closure(module: str) -> list[str]:
+    """``module`` and every chainrule module it imports, transitively, that exists.
+
+    >>> "chainrule.graph" in module_closure("chainrule.evaluate")
+    True
+    """
+    seen, queue, found = {module}, [module], []
+    while queue:  # breadth first over the import graph; no recursion
+        name = queue.pop(0)
+        path = module_file(name)
+        if path is None:
+            continue
+        found.append(name)
+        for imported in sorted(_imported(path, name) - seen):
+            seen.add(imported)
+            queue.append(imported)
+    return sorted(found)
+
+
 @cache
 def source_digest(module: str) -> str:
-    """SHA-256 of a module's source (all ``.py`` files of a package); "missing" if absent.
+    """SHA-256 of a module's source and of every chainrule module it imports, transitively.
+
+    Imports are read from the source (``ast``), so the key covers exactly the code the
+    module can run, however the modules are arranged; a module that does not exist yet
+    counts as "missing", so its arrival changes the key.
 
     >>> len(source_digest("chainrule.graph")), source_digest("chainrule.no_such_module")
     (64, 'missing')
+    >>> source_digest("chainrule.errors") != source_digest("chainrule.graph")
+    True
     """
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin is None:
+    closure = module_closure(module)
+    if not closure:
         return "missing"
-    origin = Path(spec.origin)
-    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
     digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes())
+    for name in closure:
+        path = module_file(name)
+        assert path is not None
+        digest.update(f"{name}\n".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -9,6 +9,7 @@ gallery of mistakes come from :mod:`chainrule.mnist.evaluate`.
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -22,8 +23,12 @@ from chainrule.report.parts import Part, PartContext, PartOutput
 GALLERY = 60
 """Most misclassified digits shown (the most confident mistakes first)."""
 
-MODULES = ("chainrule.report.digits", "chainrule.report.numbers", "chainrule.mnist")
-"""The code a trained model depends on (all of the MNIST package)."""
+MODULES = ("chainrule.report.digits",)
+"""The code of the comparison (with everything it imports)."""
+
+TRAINING_MODULES = ("chainrule.mnist.train",)
+"""The code of a trained model: the trainer and what it imports, not the report's presentation
+(training caches facts only; they are presented on every run)."""
 
 
 def intro() -> list[Block]:
@@ -67,15 +72,18 @@ def parts(budget: Budget) -> list[Part]:
             f"1.4 training the {role} network (preset {preset})",
             _runner(budget, role, preset),
             {"config": asdict(train_config(budget, preset)), "role": role},
-            MODULES,
+            TRAINING_MODULES,
             budget.estimates[role],
+            present=present_model,
         )
         for role, preset in roles
     ]
     best = trained[1].id
     evaluation = Part(
         f"{best}-evaluation", "1.4 the best model on the test set: confusion matrix, mistakes",
-        lambda ctx: evaluation_part(ctx, best), {}, MODULES, 5.0, uses=(best,),
+        lambda ctx: evaluation_part(ctx, best), {"gallery": GALLERY},
+        (*TRAINING_MODULES, "chainrule.mnist.evaluate"), 5.0,
+        uses=(best,), present=present_evaluation,
     )
     comparison = Part(
         "1.4-comparison", "1.4 learning curves and comparison", comparison_part, {}, MODULES,
@@ -86,7 +94,8 @@ def parts(budget: Budget) -> list[Part]:
 
 def _runner(budget: Budget, role: str, preset: str) -> Any:
     def run(ctx: PartContext) -> PartOutput:
-        return model_part(budget, role, preset, ctx, f"1.4-{role}-{preset}-{budget.name}")
+        facts = train_model(budget, preset, ctx, f"1.4-{role}-{preset}-{budget.name}")
+        return PartOutput([], {**facts, "role": role})
 
     return run
 
@@ -158,7 +167,7 @@ def learning_curves(runs: Mapping[str, list[dict[str, Any]]]) -> str:
 
 
 def evaluation_part(ctx: PartContext, trained: str) -> PartOutput:
-    """The confusion matrix and the gallery of misclassified test digits of a trained model."""
+    """Evaluate the saved best checkpoint on the test set: statistics and the two pictures."""
     from chainrule.mnist import evaluate
     from chainrule.mnist.train import load_checkpoint
 
@@ -166,58 +175,89 @@ def evaluation_part(ctx: PartContext, trained: str) -> PartOutput:
     if not checkpoint.is_file():
         raise ChainruleError(f"{checkpoint} is missing: run the report with --fresh")
     model, config = load_checkpoint(checkpoint)
-    name = "best"
     evaluation = evaluate.evaluate_model(model, config)
-    confusion = evaluate.plot_confusion(evaluation)
-    gallery = evaluate.plot_misclassified(evaluation, max_images=GALLERY)
-    wrong = int(evaluation.misclassified)
+    return PartOutput([], {
+        "correct": evaluation.correct, "total": evaluation.total,
+        "accuracy": evaluation.accuracy, "misclassified": evaluation.misclassified,
+        "most_confused": evaluation.most_confused(3),
+        "classes": [list(row) for row in zip(evaluation.class_names, evaluation.support,
+                                              evaluation.precision, evaluation.recall,
+                                              strict=True)],
+        "confusion_png": base64.b64encode(evaluate.plot_confusion(evaluation)).decode(),
+        "gallery_png": base64.b64encode(
+            evaluate.plot_misclassified(evaluation, max_images=GALLERY)).decode(),
+    })
+
+
+def present_evaluation(facts: Mapping[str, Any]) -> list[Block]:
+    """The best model on the test set: counts, per-digit table, confusion matrix, mistakes."""
+    wrong = facts["misclassified"]
     shown = f"the {GALLERY} most confident of the {wrong}" if wrong > GALLERY else f"all {wrong}"
-    blocks: list[Block] = [
+    confused = ", ".join(f"a {true} taken for a {predicted} ({count} times)"
+                         for true, predicted, count in facts["most_confused"])
+    rows = tuple((digit, f"{support:,}", percent(precision), percent(recall))
+                 for digit, support, precision, recall in facts["classes"])
+    return [
         Heading("The best model on the test set", 4),
-        Figure(f"confusion-{name}", "Confusion matrix on the test set: rows are the true "
-               "digits, columns the predicted ones.", png=confusion, width=0.7),
-        Figure(f"mistakes-{name}", f"Test digits the model gets wrong ({shown} mistakes): the "
+        Paragraph(
+            f"{facts['correct']:,} of {facts['total']:,} test digits right "
+            f"({percent(facts['accuracy'])}), {wrong} wrong"
+            + (f"; the most frequent confusions: {confused}." if confused else ".")
+        ),
+        Table(("digit", "test images", "precision", "recall"), rows,
+              "Per digit: of the images predicted as it, the share that are it (precision); of "
+              "the images that are it, the share found (recall)."),
+        Figure("confusion-best", "Confusion matrix on the test set: rows are the true digits, "
+               "columns the predicted ones.", png=base64.b64decode(facts["confusion_png"]),
+               width=0.7),
+        Figure("mistakes-best", f"Test digits the model gets wrong ({shown} mistakes): the "
                "predicted digit and its probability above each, the true one below.",
-               png=gallery, width=0.9),
+               png=base64.b64decode(facts["gallery_png"]), width=0.9),
     ]
-    return PartOutput(blocks, {"misclassified": wrong})
 
 
-def model_part(
-    budget: Budget, role: str, preset: str, ctx: PartContext, part_id: str
-) -> PartOutput:
-    """Train one model and describe it: network, recipe, epochs, accuracy, figures."""
+def train_model(budget: Budget, preset: str, ctx: PartContext, part_id: str) -> dict[str, Any]:
+    """Train one model (its checkpoints kept for the evaluation); what the report shows of it."""
+    from chainrule.mnist.config import asdict
     from chainrule.mnist.models import count_parameters
     from chainrule.mnist.train import train
 
     config = train_config(budget, preset)
     result = train(config, out_dir=ctx.keep(part_id), progress=ctx.show_progress)
-    parameters = count_parameters(result.model)
-    title = (f"Baseline: the sheet's kind of network (preset {preset})" if role == "baseline"
-             else f"The best model of this run (preset {preset})")
-    facts: dict[str, Any] = data_facts(config) if role == "baseline" else {}
-    blocks: list[Block] = [data_paragraph(facts)] if facts else []
-    blocks += [
-        Heading(title, 3, f"model-{role}"),
-        Paragraph(
-            f"{parameters:,} trainable parameters, trained for {num(result.seconds, 3)} s with "
-            f"{_recipe(config)}. **Test accuracy: {percent(result.test_accuracy)}** "
-            f"(validation {percent(result.val_accuracy or 0)}, epoch {result.best_epoch} kept)."
-        ),
-        Code(str(result.model)),
-        _epoch_table(result.epochs, result.best_epoch),
-    ]
-    facts |= {
-        "preset": preset, "test_accuracy": float(result.test_accuracy),
+    modules = list(result.model.modules())
+    return {
+        **data_facts(config),
+        "preset": preset, "config": asdict(config), "test_accuracy": float(result.test_accuracy),
         "val_accuracy": None if result.val_accuracy is None else float(result.val_accuracy),
-        "seconds": float(result.seconds), "parameters": parameters,
-        "epochs": result.epochs, "best_epoch": result.best_epoch,
-        "layers": sum(1 for m in result.model.modules() if type(m).__name__ in
-                      ("Linear", "Conv2d")),
-        "activations": sorted({type(m).__name__ for m in result.model.modules()
+        "seconds": float(result.seconds), "parameters": count_parameters(result.model),
+        "epochs": result.epochs, "best_epoch": result.best_epoch, "network": str(result.model),
+        "layers": sum(type(m).__name__ in ("Linear", "Conv2d") for m in modules),
+        "activations": sorted({type(m).__name__ for m in modules
                                if type(m).__module__.endswith("activation")}),
     }
-    return PartOutput(blocks, facts)
+
+
+def present_model(facts: Mapping[str, Any]) -> list[Block]:
+    """One trained network: what it is, how it was trained, how well it does."""
+    from chainrule.mnist.config import TrainConfig
+
+    config = TrainConfig.from_dict(dict(facts["config"]))
+    preset, role = facts["preset"], facts["role"]
+    title = (f"Baseline: the sheet's kind of network (preset {preset})" if role == "baseline"
+             else f"The best model of this run (preset {preset})")
+    blocks: list[Block] = [data_paragraph(facts)] if role == "baseline" else []
+    return [
+        *blocks,
+        Heading(title, 3, f"model-{role}"),
+        Paragraph(
+            f"{facts['parameters']:,} trainable parameters, trained for "
+            f"{num(facts['seconds'], 3)} s with {_recipe(config)}. **Test accuracy: "
+            f"{percent(facts['test_accuracy'])}** (validation "
+            f"{percent(facts['val_accuracy'] or 0)}, epoch {facts['best_epoch']} kept)."
+        ),
+        Code(facts["network"]),
+        _epoch_table(facts["epochs"], facts["best_epoch"]),
+    ]
 
 
 def data_facts(config: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ def tex_num(value: Any, digits: int = 6) -> str:
 
 
 def percent(value: Any, digits: int = 2) -> str:
-    """An accuracy in percent, ``99.12%``."""
-    return f"{float(value):.{digits}f}%"
+    """An accuracy in percent, ``99.12%``; ``n/a`` when undefined (NaN)."""
+    number = float(value)
+    return "n/a" if math.isnan(number) else f"{number:.{digits}f}%"
 

@@ -77,6 +77,9 @@ class Part:
     modules: tuple[str, ...] = ()  # chainrule modules whose source the result depends on
     estimate: float = 1.0  # seconds it takes when it has to run
     uses: tuple[str, ...] = ()  # parts whose facts it reads (they must come earlier)
+    # For an expensive part: makes its blocks from its facts on every run, so that only the
+    # facts are cached and a change of presentation never recomputes them (a trained model).
+    present: Callable[[Mapping[str, Any]], list[Block]] | None = None
 
 
 @dataclass
@@ -92,7 +95,8 @@ class PartResult:
 
 def _key(part: Part, facts: Mapping[str, Mapping[str, Any]]) -> str:
     inputs = {"inputs": part.inputs, "facts": facts}
-    return cache_key(part.id, inputs, (*part.modules, *REPORT_MODULES))
+    shape = REPORT_MODULES if part.present is None else ()  # stored blocks or facts only
+    return cache_key(part.id, inputs, (*part.modules, *shape))
 
 
 def _cached(cache: Cache, part: Part, key: str) -> PartOutput | None:
@@ -133,6 +137,40 @@ def _failure(part: Part, problem: Exception, cache: Cache) -> tuple[PartOutput, 
     return PartOutput([note]), message
 
 
+def _run_or_reuse(
+    part: Part, reused: PartOutput | None, facts: Mapping[str, Mapping[str, Any]], key: str,
+    cache: Cache, show_progress: bool,
+) -> PartResult:
+    """The part's computed output: from the cache, or run now and stored."""
+    if reused is not None:
+        return PartResult(part, reused, "cached")
+    start = time.perf_counter()
+    try:
+        output = _execute(part, facts, show_progress, cache.folder / "files")
+    except Exception as problem:  # isolate the failure; KeyboardInterrupt still stops
+        output, message = _failure(part, problem, cache)
+        return PartResult(part, output, "failed", time.perf_counter() - start, message)
+    seconds = time.perf_counter() - start
+    cache.store(part.id, key, {"blocks": to_json(output.blocks), "facts": output.facts})
+    cache.record_timing(part.id, seconds)
+    return PartResult(part, output, "ran", seconds)
+
+
+def _presented(result: PartResult, cache: Cache) -> PartResult:
+    """Blocks from the facts, for a part that presents them (done on every run, never cached)."""
+    present = result.part.present
+    if present is None or result.status == "failed":
+        return result
+    try:
+        blocks = present(result.output.facts)
+    except Exception as problem:  # a bug in the presentation: the computed facts stay cached
+        note, message = _failure(result.part, problem, cache)
+        return PartResult(result.part, PartOutput(note.blocks, result.output.facts), "failed",
+                          result.seconds, message)
+    return PartResult(result.part, PartOutput(blocks, result.output.facts), result.status,
+                      result.seconds)
+
+
 def run_parts(
     parts: list[Part],
     cache: Cache,
@@ -154,22 +192,7 @@ def run_parts(
         if reused is not None:
             progress.expect_cached(part.id)
         progress.begin(part.id, part.title)
-        if reused is not None:
-            done[part.id] = PartResult(part, reused, "cached")
-            progress.end(part.id, 0.0, "cached")
-            continue
-        start = time.perf_counter()
-        try:
-            output = _execute(part, facts, show_progress, cache.folder / "files")
-        except Exception as problem:  # isolate the failure; KeyboardInterrupt still stops
-            seconds = time.perf_counter() - start
-            output, message = _failure(part, problem, cache)
-            done[part.id] = PartResult(part, output, "failed", seconds, message)
-            progress.end(part.id, seconds, "failed")
-            continue
-        seconds = time.perf_counter() - start
-        cache.store(part.id, key, {"blocks": to_json(output.blocks), "facts": output.facts})
-        cache.record_timing(part.id, seconds)
-        done[part.id] = PartResult(part, output, "ran", seconds)
-        progress.end(part.id, seconds, "ran")
+        result = _presented(_run_or_reuse(part, reused, facts, key, cache, show_progress), cache)
+        done[part.id] = result
+        progress.end(part.id, result.seconds, result.status)
     return done

@@ -15,7 +15,7 @@ from typing import Any
 
 from chainrule.report.budget import Budget
 from chainrule.report.document import Block, Figure, Heading, Math, Paragraph, Table
-from chainrule.report.numbers import num, tex_num
+from chainrule.report.numbers import num, percent, tex_num
 from chainrule.report.parts import Part, PartContext, PartOutput
 
 SHEET_DEPTH = 5
@@ -27,16 +27,28 @@ EXAMPLE_X = 0.5
 GROWTH_DEPTHS = (5, 10, 20)
 """Depths at which the vanishing and exploding examples are compared."""
 
-CHAIN_MODULES = (
-    "chainrule.report.vanishing", "chainrule.report.numbers", "chainrule.chain",
-    "chainrule.evaluate", "chainrule.graph", "chainrule.ops",
+CHAIN_MODULES = ("chainrule.report.vanishing",)
+PLOT_MODULES = ("chainrule.chain_plots",)  # facts only: presented on every run
+DEEPNET_MODULES = ("chainrule.deepnet", "chainrule.chain_plots")  # facts only, likewise
+
+PLOTS = (
+    ("activation_derivatives", "Each activation and its derivative; the maximum of the "
+     "derivative is marked where sympy found it (σ' peaks at 1/4)."),
+    ("exploding_window", "Where one sigmoid layer amplifies: |w σ'(w a)| over the weight and the "
+     "layer's input (left), and the width of the window of inputs where it exceeds 1 (right)."),
+    ("depth_sweep", "|dy/dx| against depth for chains with random weights w_i ~ N(0, s²): median "
+     "and 25-75% band over random chains, per weight scale s."),
+    ("heatmap", "log10 of the median |dy/dx| over depth and weight scale: blue vanishes, red "
+     "explodes."),
 )
+"""The figures of :func:`chainrule.chain_plots.write_all`, with the report's captions."""
 
 
 def intro() -> list[Block]:
     """The sheet's network in one paragraph."""
     return [Paragraph(
-        f"The network has an input $x$, four hidden layers of one node and an output $y$: "
+        f"The network has an input $x$, {SHEET_DEPTH - 1} hidden layers of one node and an "
+        "output $y$: "
         f"$a_i = \\sigma(w_i a_{{i-1}})$ for $i = 1, \\ldots, {SHEET_DEPTH}$, with $a_0 = x$ and "
         f"$y = a_{SHEET_DEPTH}$. chainrule builds it as a computational graph "
         "($z_i = w_i a_{i-1}$, $a_i = \\sigma(z_i)$) and backpropagates through it like any "
@@ -44,10 +56,6 @@ def intro() -> list[Block]:
     )]
 
 
-PLOT_MODULES = ("chainrule.report.vanishing", "chainrule.chain_plots", "chainrule.sweeps",
-                "chainrule.chain", "chainrule.evaluate", "chainrule.graph", "chainrule.ops")
-DEEPNET_MODULES = ("chainrule.report.vanishing", "chainrule.report.numbers", "chainrule.deepnet",
-                   "chainrule.chain_plots", "chainrule.mnist")
 
 PLOTS = (
     ("activation_derivatives", "Each activation and its derivative; the maximum of the "
@@ -72,10 +80,11 @@ def parts(budget: Budget) -> list[Part]:
                                         "depths": list(GROWTH_DEPTHS)},
              CHAIN_MODULES, budget.estimates["chain"]),
         Part(f"1.3-plots-{budget.name}", "1.3 plots: σ', the exploding window, depth sweeps",
-             lambda ctx: plots_part(ctx, plots), plots, PLOT_MODULES, budget.estimates["plots"]),
+             lambda ctx: plots_part(ctx, plots), plots, PLOT_MODULES, budget.estimates["plots"],
+             present=present_plots),
         Part(f"1.3-deepnet-{budget.name}", "1.3 deep networks on MNIST: gradient norm per layer",
              lambda ctx: deepnet_part(ctx, deepnet), deepnet, DEEPNET_MODULES,
-             budget.estimates["deepnet"]),
+             budget.estimates["deepnet"], present=present_deepnet),
     ]
 
 
@@ -84,31 +93,35 @@ def _svg(path: Path) -> str:
 
 
 def plots_part(ctx: PartContext, options: Mapping[str, Any]) -> PartOutput:
-    """The sweeps and figures of :mod:`chainrule.chain_plots`."""
+    """The sweeps and figures of :mod:`chainrule.chain_plots`, as SVG text."""
     from chainrule.chain_plots import write_all
 
     written = {path.stem for path in write_all(ctx.workdir, **options)}
+    return PartOutput([], {"svg": {stem: _svg(ctx.workdir / stem) for stem in sorted(written)}})
+
+
+def present_plots(facts: Mapping[str, Any]) -> list[Block]:
+    """The figures, with the report's captions."""
     blocks: list[Block] = [
         Heading("Plots: the derivative, the exploding window, depth and weight scale", 3,
                 "chain-plots"),
         Paragraph("Every curve is chainrule's engine evaluating the chain's graph on arrays of "
                   "points (thousands of random chains at once), not a separate formula."),
     ]
-    blocks += [Figure(f"chain-{stem}", caption, svg=_svg(ctx.workdir / stem))
-               for stem, caption in PLOTS if stem in written]
-    return PartOutput(blocks, {})
+    return blocks + [Figure(f"chain-{stem}", caption, svg=facts["svg"][stem])
+                     for stem, caption in PLOTS if stem in facts["svg"]]
 
 
-def _deepnet_rows(reports: list[Any]) -> tuple[tuple[str, ...], ...]:
-    rows = []
-    for report in reports:
-        note = f"diverged at step {report.diverged_at}" if report.diverged_at is not None else ""
-        if report.config.clip is not None:
-            note = f"clipped {report.clipped_steps} of {report.steps} steps"
-        rows.append((report.config.label(), tex_num(report.at_init[0], 3),
-                     tex_num(report.at_init[-2], 3), num(report.spread_at_init(), 2),
-                     f"{report.test_accuracy:.2f}%", note))
-    return tuple((r[0], f"${r[1]}$", f"${r[2]}$", *r[3:]) for r in rows)
+def _network(report: Any) -> dict[str, Any]:
+    """What the report shows of one deep-network run."""
+    return {
+        "label": report.config.label(), "first": report.at_init[0],
+        "last_hidden": report.at_init[-2], "spread": report.spread_at_init(),
+        "accuracy": report.test_accuracy, "diverged_at": report.diverged_at,
+        "clip": report.config.clip, "clipped_steps": report.clipped_steps,
+        "steps": report.steps, "max_norm": report.max_total_grad_norm,
+        "init_gain": report.config.init_gain,
+    }
 
 
 def deepnet_part(ctx: PartContext, overrides: Mapping[str, Any]) -> PartOutput:
@@ -117,45 +130,66 @@ def deepnet_part(ctx: PartContext, overrides: Mapping[str, Any]) -> PartOutput:
 
     base = replace(GradientConfig(), progress=ctx.show_progress, **overrides)
     reports = run_suite(suite_configs(base))
-    by_label = {report.config.label(): report for report in reports}
     comparison = plot_comparison(reports, ctx.workdir / "comparison")
-    sigmoid = reports[0]
-    sigmoid.plot(ctx.workdir / "sigmoid")
+    reports[0].plot(ctx.workdir / "sigmoid")
+    networks = [_network(report) for report in reports]
+    facts: dict[str, Any] = {
+        "base": {key: getattr(base, key) for key in ("depth", "width", "train_size", "epochs",
+                                                     "lr", "probe_size")},
+        "networks": networks, "depth": base.depth,
+        "sigmoid_ratio": 10 ** networks[0]["spread"],
+        "accuracies": {network["label"]: network["accuracy"] for network in networks},
+        "comparison_svg": _svg(comparison[0]), "sigmoid_svg": _svg(ctx.workdir / "sigmoid"),
+    }
+    exploding = [n for n in networks if n["init_gain"] != 1.0]
+    if len(exploding) == 2:
+        wild, tamed = exploding
+        facts["exploding"] = {
+            "label": wild["label"], "diverged_at": wild["diverged_at"],
+            "max_norm": wild["max_norm"], "accuracy": wild["accuracy"],
+            "clipped_label": tamed["label"], "clipped_accuracy": tamed["accuracy"],
+            "clipped_steps": tamed["clipped_steps"], "steps": tamed["steps"],
+        }
+    return PartOutput([], facts)
+
+
+def _deepnet_rows(networks: list[Mapping[str, Any]]) -> tuple[tuple[str, ...], ...]:
+    rows = []
+    for network in networks:
+        note = (f"diverged at step {network['diverged_at']}"
+                if network["diverged_at"] is not None else "")
+        if network["clip"] is not None:
+            note = f"clipped {network['clipped_steps']} of {network['steps']} steps"
+        rows.append((network["label"], f"${tex_num(network['first'], 3)}$",
+                     f"${tex_num(network['last_hidden'], 3)}$", num(network["spread"], 2),
+                     percent(network["accuracy"]), note))
+    return tuple(rows)
+
+
+def present_deepnet(facts: Mapping[str, Any]) -> list[Block]:
+    """The experiment's table and figures."""
+    base = facts["base"]
     header = ("network", "layer 1 at init", "last hidden at init", "orders of magnitude",
               "test accuracy", "note")
-    blocks: list[Block] = [
+    return [
         Heading("A real deep network", 3, "deepnet"),
         Paragraph(
-            f"Multilayer perceptrons with {base.depth} hidden layers of {base.width} units, "
-            f"trained on {base.train_size:,} MNIST images for {num(base.epochs)} epoch(s) with "
-            f"plain SGD (learning rate {num(base.lr)}); the gradient norm of every layer's "
-            f"weights is measured on {base.probe_size:,} training images at initialisation and "
-            "during training, as in Glorot and Bengio (2010)."
+            f"Multilayer perceptrons with {base['depth']} hidden layers of {base['width']} "
+            f"units, trained on {base['train_size']:,} MNIST images for {num(base['epochs'])} "
+            f"epoch(s) with plain SGD (learning rate {num(base['lr'])}); the gradient norm of "
+            f"every layer's weights is measured on {base['probe_size']:,} training images at "
+            "initialisation and during training, as in Glorot and Bengio (2010)."
         ),
-        Table(header, _deepnet_rows(reports),
+        Table(header, _deepnet_rows(facts["networks"]),
               "Gradient norm of the first and the last hidden layer at initialisation, their "
               "ratio in orders of magnitude, and the test accuracy after training."),
         Figure("deepnet-comparison", "Left: the gradient norm of each layer at initialisation, "
                "one line per network. Right: the loss during training.",
-               svg=_svg(comparison[0])),
-        Figure("deepnet-sigmoid", f"The {sigmoid.config.label()} network: gradient norm per "
-               "layer at every measurement during training (dark: initialisation).",
-               svg=_svg(ctx.workdir / "sigmoid")),
+               svg=facts["comparison_svg"]),
+        Figure("deepnet-sigmoid", f"The {facts['networks'][0]['label']} network: gradient norm "
+               "per layer at every measurement during training (dark: initialisation).",
+               svg=facts["sigmoid_svg"]),
     ]
-    facts: dict[str, Any] = {
-        "depth": base.depth, "sigmoid_ratio": 10 ** sigmoid.spread_at_init(),
-        "accuracies": {label: report.test_accuracy for label, report in by_label.items()},
-    }
-    exploding = [r for r in reports if r.config.init_gain != 1.0]
-    if len(exploding) == 2:
-        wild, tamed = exploding
-        facts["exploding"] = {
-            "label": wild.config.label(), "diverged_at": wild.diverged_at,
-            "max_norm": wild.max_total_grad_norm, "accuracy": wild.test_accuracy,
-            "clipped_label": tamed.config.label(), "clipped_accuracy": tamed.test_accuracy,
-            "clipped_steps": tamed.clipped_steps, "steps": tamed.steps,
-        }
-    return PartOutput(blocks, facts)
 
 
 def _sigma(latex: str, symbol: Any) -> str:
