@@ -248,6 +248,30 @@ def test_exif_rotation_is_applied(
     assert np.corrcoef(seen.ravel(), reference.ravel())[0, 1] > 0.9
 
 
+@pytest.mark.parametrize(
+    ("suffix", "convert"),
+    [
+        ("png", lambda im: Image.fromarray(np.asarray(im, dtype=np.uint16) * 257)),  # 16-bit
+        ("png", lambda im: im.convert("1", dither=Image.Dither.NONE)),  # black and white scan
+        ("gif", lambda im: im.convert("P")),  # palette
+        ("jpg", lambda im: im.convert("CMYK")),  # print-ready JPEG
+        ("webp", lambda im: im.convert("RGB")),
+    ],
+)
+def test_file_formats_and_modes(
+    suffix: str,
+    convert: Callable[[Image.Image], Image.Image],
+    tmp_path: Path,
+    test_digits: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    picture = Image.fromarray(255 - test_digits[0][0].numpy()).resize((84, 84))
+    file = tmp_path / f"digit.{suffix}"
+    convert(picture).save(file)
+    seen = load_digit(file).astype(np.float64)
+    reference = to_mnist(picture).astype(np.float64)
+    assert np.corrcoef(seen.ravel(), reference.ravel())[0, 1] > 0.95
+
+
 def test_specks_of_dust_do_not_move_the_crop() -> None:
     clean = _drawn(1, 16)
     dusty = clean.copy()

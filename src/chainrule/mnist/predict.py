@@ -82,25 +82,47 @@ class Prediction:
 
 
 def open_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Decode an image file to RGB, shrunk to :data:`WORK_SIZE`; one-line errors name the file."""
+    """Decode an image file (EXIF rotation applied); one-line errors name the file.
+
+    Photos up to Pillow's hard limit (about 179 megapixels) are accepted; JPEGs are
+    decoded directly at a reduced size, so even those need little memory.
+    """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as file:
                 file.draft("RGB", (WORK_SIZE, WORK_SIZE))  # JPEG: decode at reduced size
                 image = ImageOps.exif_transpose(file)
                 image.load()
-                return flatten_transparency(shrink(image))
+                return image
     except FileNotFoundError:
         raise ChainruleError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ChainruleError(f"{path}: is a directory, not an image") from None
     except UnidentifiedImageError:
         raise ChainruleError(f"{path}: not an image PIL can read (PNG, JPEG, ...)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ChainruleError(f"{path}: image too large to decode safely") from None
     except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
         raise ChainruleError(f"{path}: corrupt image ({error})") from None
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit and float images as 8-bit greyscale, stretched to their own range.
+
+    Pillow's own conversion clips 16-bit values at 255, which turns a 16-bit scan
+    white; only the contrast matters here, so the values are rescaled.
+
+    >>> scan = Image.fromarray(np.array([[0, 30000], [65535, 0]], dtype=np.uint16))
+    >>> np.asarray(eight_bit(scan)).tolist()
+    [[0, 117], [255, 0]]
+    """
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) * (255 / (high - low)) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.round(scaled).astype(np.uint8), "L")
 
 
 def shrink(image: Image.Image) -> Image.Image:
@@ -379,7 +401,7 @@ def centre_in_field(digit: FloatImage) -> NDArray[np.uint8]:
 
 def to_mnist(image: Image.Image, path: str = "<image>") -> NDArray[np.uint8]:
     """A decoded picture of one digit as an MNIST-style uint8 28x28 array (white on black)."""
-    image = flatten_transparency(shrink(image))
+    image = flatten_transparency(shrink(eight_bit(image)))
     ink = ink_map(image)
     digit = crop_digit(ink, digit_mask(ink, path))
     if max(digit.shape) > 4:  # below that there is no stroke to measure
