@@ -84,3 +84,8 @@ def test_array_results_display_as_text_only() -> None:
     bundle = result._repr_mimebundle_()
     assert list(bundle) == ["text/plain"]
     assert "at 3 points" in bundle["text/plain"]
+
+
+def test_big_graphs_display_without_a_picture() -> None:
+    graph = parse(" + ".join(f"x{i}*y{i}" for i in range(100)))  # 399 nodes
+    assert list(graph._repr_mimebundle_()) == ["text/markdown", "text/plain"]

@@ -72,9 +72,16 @@ class Displayable:
         return bundle
 
 
+PICTURE_MAX_NODES = 250
+"""Larger graphs are not drawn on display: unreadable, and seconds to lay out."""
+
+
 def svg(graph: Graph, result: Result | None) -> str:
     """The drawn graph as an SVG document."""
     from chainrule.render import to_svg
+
+    if len(graph.nodes) > PICTURE_MAX_NODES:
+        raise ChainruleError(f"{len(graph.nodes)} nodes are too many to draw on display")
 
     return to_svg(graph, result)
 
