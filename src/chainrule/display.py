@@ -13,7 +13,8 @@ IPython, JupyterLab and VS Code ask for) offers three views:
 - ``text/plain``: the equations (graph) or the text tables (result), for
   terminals.
 
-A view that cannot be made (an array result has no single picture) is left out.
+A view that cannot be made (an array result has no single picture, a graph of
+more than 250 nodes is not drawn) is left out.
 Nothing heavy is imported until an object is actually displayed.
 
 >>> from chainrule import parse
