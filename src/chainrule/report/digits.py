@@ -192,7 +192,7 @@ def evaluation_part(ctx: PartContext, trained: str) -> PartOutput:
 def present_evaluation(facts: Mapping[str, Any]) -> list[Block]:
     """The best model on the test set: counts, per-digit table, confusion matrix, mistakes."""
     wrong = facts["misclassified"]
-    shown = f"the {GALLERY} most confident of the {wrong}" if wrong > GALLERY else f"all {wrong}"
+    shown = f"the {GALLERY} most confident of the {wrong:,}" if wrong > GALLERY else f"all {wrong}"
     confused = ", ".join(f"a {true} taken for a {predicted} ({count} times)"
                          for true, predicted, count in facts["most_confused"])
     rows = tuple((digit, f"{support:,}", percent(precision), percent(recall))
@@ -201,7 +201,7 @@ def present_evaluation(facts: Mapping[str, Any]) -> list[Block]:
         Heading("The best model on the test set", 4),
         Paragraph(
             f"{facts['correct']:,} of {facts['total']:,} test digits right "
-            f"({percent(facts['accuracy'])}), {wrong} wrong"
+            f"({percent(facts['accuracy'])}), {wrong:,} wrong"
             + (f"; the most frequent confusions: {confused}." if confused else ".")
         ),
         Table(("digit", "test images", "precision", "recall"), rows,

@@ -41,7 +41,8 @@ from chainrule.report.document import (
 DISPLAY_SCALE = 1.15
 """Display math is set a little larger than inline math, as LaTeX does."""
 
-_NUMBER = re.compile(r"^[−+-]?(\d[\d,]*\.?\d*(e[−+-]?\d+)?|inf|nan|\.\d+)\s*%?$", re.IGNORECASE)
+_NUMBER = re.compile(r"^([−+-]?(\d[\d,]*\.?\d*(e[−+-]?\d+)?|inf|nan|\.\d+)\s*%?|n/a)$",
+                     re.IGNORECASE)
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
 _SVG_REF = re.compile(r'(url\(#|href="#)([^")]+)')
 _WHITESPACE = re.compile(r"\s+")

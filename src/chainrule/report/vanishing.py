@@ -169,22 +169,24 @@ def _deepnet_rows(networks: list[Mapping[str, Any]]) -> tuple[tuple[str, ...], .
 def present_deepnet(facts: Mapping[str, Any]) -> list[Block]:
     """The experiment's table and figures."""
     base = facts["base"]
-    header = ("network", "layer 1 at init", "last hidden at init", "orders of magnitude",
+    header = ("network", "layer 1 at init", "last hidden at init", "orders of magnitude between",
               "test accuracy", "note")
     return [
         Heading("A real deep network", 3, "deepnet"),
         Paragraph(
             f"Multilayer perceptrons with {base['depth']} hidden layers of {base['width']} "
             f"units, trained on {base['train_size']:,} MNIST images for {num(base['epochs'])} "
-            f"epoch(s) with plain SGD (learning rate {num(base['lr'])}); the gradient norm of "
+            f"epoch{'' if base['epochs'] == 1 else 's'} with plain SGD (learning rate "
+            f"{num(base['lr'])}); the gradient norm of "
             f"every layer's weights is measured on {base['probe_size']:,} training images at "
             "initialisation and during training, as in Glorot and Bengio (2010)."
         ),
         Table(header, _deepnet_rows(facts["networks"]),
               "Gradient norm of the first and the last hidden layer at initialisation, their "
               "ratio in orders of magnitude, and the test accuracy after training."),
-        Figure("deepnet-comparison", "Left: the gradient norm of each layer at initialisation, "
-               "one line per network. Right: the loss during training.",
+        Figure("deepnet-comparison", "The gradient norm of each layer's weights at "
+               "initialisation and after training, one line per network, and the loss during "
+               "training.",
                svg=facts["comparison_svg"]),
         Figure("deepnet-sigmoid", f"The {facts['networks'][0]['label']} network: gradient norm "
                "per layer at every measurement during training (dark: initialisation).",
