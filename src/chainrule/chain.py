@@ -40,7 +40,7 @@ import numpy as np
 from chainrule.errors import ChainruleError
 from chainrule.evaluate import json_number
 from chainrule.graph import Graph, GraphBuilder
-from chainrule.tables import _aligned, _markdown_table
+from chainrule.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
     import sympy
@@ -722,7 +722,7 @@ def to_text(analysis: ChainAnalysis) -> str:
         "graph",
         *(f"  {line}" for line in str(analysis.graph).splitlines()),
         "",
-        *_aligned(_header(analysis.activation), _rows(analysis)),
+        *aligned_table(_header(analysis.activation), _rows(analysis)),
         "",
         *_summary_lines(analysis),
     ]
@@ -738,7 +738,7 @@ def to_markdown(analysis: ChainAnalysis) -> str:
         f"**Chain:** a₀ = x = {_g(analysis.x)}, aᵢ = {f}(wᵢ aᵢ₋₁), i = 1..{analysis.depth}, "
         f"y = {_g(analysis.output)}",
         "",
-        *_markdown_table([f"`{h}`" for h in _header(analysis.activation)], _rows(analysis)),
+        *markdown_table([f"`{h}`" for h in _header(analysis.activation)], _rows(analysis)),
         "",
         *(f"- {line.strip()}" for line in _summary_lines(analysis) if line.strip()),
     ]

@@ -173,12 +173,12 @@ class GradientReport:
             norms = [f"{self.snapshots[k].grad_norms[i]:.3g}" for k in picks]
             ratio = _ratio(self.at_init[i], self.at_init[-1])
             rows.append([name, *norms, ratio])
-        from chainrule.tables import _aligned
+        from chainrule.tables import aligned_table
 
         lines = [f"{self.config.label()}: {self.config.depth} hidden layers of "
                  f"{self.config.width}, SGD lr {self.config.lr:g}, {self.steps} steps",
                  "gradient norm of each layer's weights (probe batch)",
-                 *_aligned(header, rows), "", self.summary()]  # fmt: skip
+                 *aligned_table(header, rows), "", self.summary()]  # fmt: skip
         return "\n".join(lines)
 
     def summary(self) -> str:
@@ -465,9 +465,9 @@ def comparison_table(reports: Sequence[GradientReport], markdown: bool = False) 
             report.config.label(), f"{report.at_init[0]:.3g}", f"{report.at_init[-2]:.3g}",
             f"{report.spread_at_init():.1f}", f"{report.test_accuracy:.2f}", note,
         ])  # fmt: skip
-    from chainrule.tables import _aligned, _markdown_table
+    from chainrule.tables import aligned_table, markdown_table
 
-    return "\n".join(_markdown_table(header, rows) if markdown else _aligned(header, rows))
+    return "\n".join(markdown_table(header, rows) if markdown else aligned_table(header, rows))
 
 
 def plot_comparison(

@@ -50,7 +50,7 @@ from chainrule.errors import ChainruleError
 from chainrule.evaluate import Result
 from chainrule.graph import Graph
 from chainrule.ops import Op, VectorMath
-from chainrule.tables import _aligned, _markdown_table
+from chainrule.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
     import sympy
@@ -503,7 +503,7 @@ def _text(graph: Graph, parts: list[Section]) -> str:
         lines += ["", f"{number}. {part.title}" + (f" ({part.intro})" if part.intro else "")]
         lines += [f"  {' = '.join((eq.lhs, *eq.rhs))}" for eq in (*part.equations, *part.formulas)]
         if part.table is not None:
-            lines += _aligned(part.table.header, [list(r) for r in part.table.rows])
+            lines += aligned_table(part.table.header, [list(r) for r in part.table.rows])
         lines += [f"  {note}" for note in part.notes]
     return "\n".join(lines)
 
@@ -519,7 +519,7 @@ def _markdown(graph: Graph, parts: list[Section]) -> str:
             lines += ["```math", f"{' = '.join((eq.lhs, *eq.rhs))}", "```"]
         if part.table is not None:
             rows = [[_markdown_cell(c) for c in row] for row in part.table.rows]
-            lines += _markdown_table(part.table.header, rows)
+            lines += markdown_table(part.table.header, rows)
         lines += [f"- {_markdown_prose(note)}" for note in part.notes]
     return "\n".join(lines) + "\n"
 

@@ -51,7 +51,12 @@ def _rows(result: Result) -> tuple[list[list[str]], list[list[str]]]:
     return forward, backward
 
 
-def _aligned(header: Sequence[str], rows: list[list[str]]) -> list[str]:
+def aligned_table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
+    """A plain-text table, columns padded, each line indented by two spaces.
+
+    >>> aligned_table(["node", "value"], [["v1", "-28"]])
+    ['  node  value', '  v1    -28']
+    """
     widths = [max(len(r[c]) for r in [list(header), *rows]) for c in range(len(header))]
     return [
         "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -78,8 +83,9 @@ def to_text(result: Result) -> str:
     forward, backward = _rows(result)
     lines = [f"expression: {_title(graph)}", "", "intermediate variables"]
     lines += [f"  {line}" for line in str(graph).splitlines()]
-    lines += ["", "forward pass", *_aligned(["node", "expression", "value"], forward)]
-    lines += ["", f"backward pass (d {out} / d node)", *_aligned(["node", "gradient"], backward)]
+    lines += ["", "forward pass", *aligned_table(["node", "expression", "value"], forward)]
+    lines += ["", f"backward pass (d {out} / d node)"]
+    lines += aligned_table(["node", "gradient"], backward)
     lines += ["", "gradients"]
     lines += [f"  d {out} / d {name} = {number(g)}" for name, g in result.gradients.items()]
     if result.warnings:
@@ -87,7 +93,12 @@ def to_text(result: Result) -> str:
     return "\n".join(lines)
 
 
-def _markdown_table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
+    """A GitHub Markdown table; ``|`` inside a cell is escaped.
+
+    >>> markdown_table(["node", "value"], [["v1", "-28"]])
+    ['| node | value |', '|---|---|', '| v1 | -28 |']
+    """
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
                     for row in rows]
@@ -100,11 +111,11 @@ def to_markdown(result: Result) -> str:
     forward, backward = _rows(result)
     lines = [f"**Expression:** `{_title(graph)}`", "", "**Intermediate variables**", ""]
     lines += [f"- `{line}`" for line in str(graph).splitlines()]
-    lines += ["", "**Forward pass**", "", *_markdown_table(["node", "expression", "value"],
+    lines += ["", "**Forward pass**", "", *markdown_table(["node", "expression", "value"],
                                                            [[f"`{r[0]}`", f"`{r[1]}`", r[2]]
                                                             for r in forward])]
     lines += ["", f"**Backward pass** (∂{out}/∂node)", "",
-              *_markdown_table(["node", "gradient"], [[f"`{r[0]}`", r[1]] for r in backward])]
+              *markdown_table(["node", "gradient"], [[f"`{r[0]}`", r[1]] for r in backward])]
     if result.warnings:
         lines += ["", "**Warnings**", "", *(f"- {w}" for w in result.warnings)]
     return "\n".join(lines)
