@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Any, get_args
@@ -93,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    quiet_openmp_threads()
     from chainrule.mnist.train import train
 
     config = config_from_args(args)
@@ -109,9 +111,18 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_main_process() -> bool:
-    import os
+def quiet_openmp_threads() -> None:
+    """Let idle OpenMP threads sleep instead of spinning, unless the user chose otherwise.
 
+    With torch's default (spinning) a second busy program on a 2-core laptop makes
+    training 3-4x slower, as the spinning threads fight it for the cores; sleeping
+    threads cost nothing measurable when the machine is free (docs/benchmarks.md).
+    Effective only before torch is imported, which the CLI has not done yet.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 

@@ -396,7 +396,7 @@ class Trainer:
             if step % 20 == 0 or step == self.steps_per_epoch:
                 self._check_finite(loss_sum, epoch, step)
                 if bar is not None:
-                    self._update_bar(bar, step, loss_sum, correct, seen)
+                    self._update_bar(bar, epoch, step, loss_sum, correct, seen)
         if bar is not None:
             bar.close()
         total_loss, total_seen = dist.sum([float(loss_sum), float(seen)], self.device)
@@ -447,11 +447,22 @@ class Trainer:
         )
 
     def _update_bar(
-        self, bar: Any, step: int, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int
+        self,
+        bar: Any,
+        epoch: int,
+        step: int,
+        loss_sum: torch.Tensor,
+        correct: torch.Tensor,
+        seen: int,
     ) -> None:
-        bar.update(step * self.config.batch_size - bar.n)
         loss, accuracy = float(loss_sum) / seen, 100 * int(correct) / seen
-        bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy:.2f}%")
+        postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
+        if epoch < self.config.epochs:  # the bar's own estimate covers this epoch only
+            per_step = bar.format_dict["elapsed"] / step
+            steps_left = self.steps_per_epoch * (self.config.epochs - epoch + 1) - step
+            postfix["run left"] = bar.format_interval(per_step * steps_left)
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(step * self.config.batch_size - bar.n)
 
     # -- evaluation
 
