@@ -195,10 +195,23 @@ def test_any_size_place_and_colours_give_the_same_digit(
     canvas = np.empty((size + 2 * margin[0], size + 2 * margin[1], 3), np.float32)
     canvas[:] = paper
     picture = _paint(canvas, _ink(digit, size), margin[0], margin[1], ink)
-    reference = to_mnist(Image.fromarray(digit)).astype(np.float64)
     seen = to_mnist(picture)
     _assert_mnist_geometry(seen)
-    assert np.corrcoef(seen.astype(np.float64).ravel(), reference.ravel())[0, 1] > 0.8
+    assert _similarity(seen, to_mnist(Image.fromarray(digit))) > 0.85
+
+
+def _similarity(a: Digit, b: Digit) -> float:
+    """Correlation of two digits, the best over shifts of up to one pixel.
+
+    Centring by mass rounds to whole pixels, so the same digit drawn at another
+    size can land one pixel over; with 2-3 px strokes that alone drops the plain
+    correlation to ~0.75.
+    """
+    shifted = (np.roll(b, (dy, dx), axis=(0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return max(
+        float(np.corrcoef(a.astype(np.float64).ravel(), s.astype(np.float64).ravel())[0, 1])
+        for s in shifted
+    )
 
 
 # ---------------------------------------------------------------- drawn digits, thin pens, EXIF

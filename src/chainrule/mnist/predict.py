@@ -351,7 +351,7 @@ def crop_digit(ink: FloatImage, mask: NDArray[np.bool_]) -> FloatImage:
 
 
 def thicken(digit: FloatImage) -> FloatImage:
-    """Grow strokes that are far thinner than MNIST's (relative to the digit's size).
+    """Grow strokes thinner than :data:`MIN_STROKE` (relative to the digit's size).
 
     Done on a copy 4x the target size, so the dilation step is fine-grained. Thin
     lines turn faint when shrunk, so that copy's strokes are brought back to full
@@ -365,10 +365,12 @@ def thicken(digit: FloatImage) -> FloatImage:
     if not touched.any():
         return digit
     pixels = np.clip(pixels / np.percentile(pixels[touched], 75), 0, 1).astype(np.float32)
-    width = stroke_width(pixels > 0.5)
-    if width >= MIN_STROKE * max(size):
+    relative = stroke_width(pixels > 0.5) / max(size)
+    if relative >= MIN_STROKE:
         return digit
-    grow = _odd(MNIST_STROKE * max(size) - width)
+    # MNIST's median width for a hairline, easing to MIN_STROKE at the threshold (no jump there)
+    target = MIN_STROKE + (MNIST_STROKE - MIN_STROKE) * (1 - relative / MIN_STROKE)
+    grow = _odd(1 + (target - relative) * max(size))  # a max filter of k adds k - 1 pixels
     grown = Image.fromarray(pixels, "F").filter(ImageFilter.MaxFilter(grow))
     return np.asarray(grown, dtype=np.float32)
 
