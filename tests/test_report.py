@@ -71,11 +71,24 @@ def build(out: Path, *options: str, cache_from: Path | None = None) -> tuple[int
     return status, errors.getvalue()
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("report")
-    status, errors = build(out)
-    assert status == 0, errors
+@pytest.fixture(scope="session")
+def report(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One report for the whole session, built once even when xdist spreads the tests."""
+    from filelock import FileLock
+
+    if worker_id == "master":  # no xdist: this session's own folder
+        out = tmp_path_factory.mktemp("report")
+        status, errors = build(out)
+        assert status == 0, errors
+        return out
+    shared = tmp_path_factory.getbasetemp().parent  # one per session, shared by its workers
+    out = shared / "report"
+    with FileLock(str(shared / "report.lock")):
+        if not (out / "built").is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            status, errors = build(out)
+            assert status == 0, errors
+            (out / "built").write_text("ok\n")
     return out
 
 
