@@ -23,7 +23,7 @@ test: lint
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.core_engine
 
 clean:
 	rm -rf $(VENV) runs report
