@@ -21,7 +21,7 @@ from chainrule.report.document import Block, Document, Note
 from chainrule.report.html import to_html
 from chainrule.report.markdown import ASSETS, to_markdown
 from chainrule.report.parts import PartResult, run_parts
-from chainrule.report.progress import Progress
+from chainrule.report.progress import Progress, duration
 from chainrule.report.sections import Plan, plan
 
 TITLE = "Exercise 1: Computational Graphs and Gradients"
@@ -70,17 +70,17 @@ def assemble(report_plan: Plan, results: Mapping[str, PartResult], subtitle: lis
     return Document(TITLE, subtitle, blocks)
 
 
-def _subtitle(options: ReportOptions, results: Mapping[str, PartResult]) -> list[str]:
+def _subtitle(
+    options: ReportOptions, results: Mapping[str, PartResult], timings: Mapping[str, float]
+) -> list[str]:
     budget = BUDGETS[options.budget]
     today = datetime.date.today().isoformat()
     lines = [", ".join(options.authors)] if options.authors else []
-    seconds = sum(r.seconds for r in results.values())
+    seconds = sum(timings.get(part, r.seconds) for part, r in results.items())
     cached = sum(r.status == "cached" for r in results.values())
+    reused = f" ({cached} of {len(results)} parts reused from an earlier run)" if cached else ""
     lines.append(f"Worked solution computed by chainrule {__version__} on {today}")
-    lines.append(
-        f"{budget.describe()}; {len(results)} parts, {cached} reused from the cache, "
-        f"{seconds:.0f} s of computing in this run"
-    )
+    lines.append(f"{budget.describe()}; {duration(seconds)} of computing{reused}")
     return lines
 
 
@@ -124,7 +124,7 @@ def build_report(options: ReportOptions) -> ReportOutcome:
     show_bars = not options.quiet and sys.stderr.isatty()
     results = run_parts(report_plan.parts, cache, progress, fresh=options.fresh,
                         show_progress=show_bars)
-    document = assemble(report_plan, results, _subtitle(options, results))
+    document = assemble(report_plan, results, _subtitle(options, results, cache.timings()))
     write_atomic(options.out / "index.html", to_html(document))
     files = [options.out / "index.html", *_write_markdown(options.out, document)]
     problems = [f"part {r.part.id} failed: {r.error}" for r in results.values()

@@ -101,6 +101,7 @@ div.answer p.question { font-weight: bold; margin: .2rem 0 .4rem; text-align: le
   body { font-size: 10.5pt; }
   main { max-width: none; padding: 0; }
   h2 { break-before: page; }
+  nav.toc h2 { break-before: auto; }
   nav.toc { break-after: page; }
   a { color: inherit; text-decoration: none; }
 }
