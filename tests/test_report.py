@@ -275,6 +275,22 @@ def test_a_failing_section_keeps_the_rest(report: Path, tmp_path: Path,
     assert "### Expression C" in markdown and "### The best model" in markdown
 
 
+@pytest.mark.slow
+def test_without_a_browser_the_pdf_is_skipped_with_a_warning(
+    report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule.report import pdf
+
+    monkeypatch.setattr(pdf, "BROWSERS", ("no-such-browser",))
+    monkeypatch.delenv("CHAINRULE_BROWSER", raising=False)
+    out = tmp_path / "nobrowser"
+    status, errors = build(out, "--author", "Group 7: A. Student (123456)", cache_from=report)
+    assert status == 0
+    assert "warning: report.pdf not written" in errors and "apt-get install chromium" in errors
+    assert not (out / "report.pdf").exists()
+    assert "Group 7: A. Student (123456)" in (out / "index.html").read_text()
+
+
 # ------------------------------------------------------------------ a real browser
 
 
