@@ -414,6 +414,7 @@ def test_the_page_in_chromium(report: Path, browser: Browser, tmp_path: Path) ->
     assert page["broken"] == [] and page["images"] > 100  # typeset math is images
     assert page["svgs"] >= 10  # graphs and plots inline
     assert set(SECTIONS + PARTS_IN_PAGE) <= set(page["ids"])
+    assert len(page["ids"]) == len(set(page["ids"]))  # inline SVGs and headings never clash
     assert page["width"] <= 1100  # nothing wider than the window
     shot = browser.send("Page.captureScreenshot", format="png")["data"]
     picture = tmp_path / "page.png"

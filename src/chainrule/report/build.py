@@ -17,7 +17,7 @@ from chainrule.errors import ChainruleError
 from chainrule.files import write_atomic
 from chainrule.report.budget import BUDGETS
 from chainrule.report.cache import Cache
-from chainrule.report.document import Block, Document, Note
+from chainrule.report.document import Block, Document, Note, unique_anchors
 from chainrule.report.html import to_html
 from chainrule.report.markdown import ASSETS, to_markdown
 from chainrule.report.parts import PartResult, run_parts
@@ -67,7 +67,7 @@ def assemble(report_plan: Plan, results: Mapping[str, PartResult], subtitle: lis
                 blocks.append(Note(f"Part {part_id} did not run.", "error"))
             else:
                 blocks += result.output.blocks
-    return Document(TITLE, subtitle, blocks)
+    return Document(TITLE, subtitle, unique_anchors(blocks))
 
 
 def _subtitle(

@@ -143,6 +143,24 @@ def anchor(heading: Heading) -> str:
     return f"sec-{slug}"
 
 
+def unique_anchors(blocks: list[Block]) -> list[Block]:
+    """The blocks with every heading given an anchor no other heading has.
+
+    >>> [h.anchor for h in unique_anchors([Heading("Verification", 4), Heading("Verification", 4)])]
+    ['sec-verification', 'sec-verification-2']
+    """
+    seen: dict[str, int] = {}
+    out: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            base = anchor(block)
+            seen[base] = seen.get(base, 0) + 1
+            unique = base if seen[base] == 1 else f"{base}-{seen[base]}"
+            block = Heading(block.text, block.level, unique)
+        out.append(block)
+    return out
+
+
 _INLINE = re.compile(r"\$(?P<math>[^$]+)\$|\*\*(?P<bold>[^*]+)\*\*|`(?P<code>[^`]+)`")
 
 

@@ -174,7 +174,7 @@ def explanation_blocks(section: Any) -> list[Block]:
         blocks.append(BulletList(tuple(
             f"${' = '.join((eq.lhs, *eq.rhs))}$" for eq in section.equations
         )))
-    else:
+    elif section.equations:
         blocks.append(aligned(section.equations))
     if section.formulas:
         blocks.append(aligned(section.formulas))
