@@ -241,13 +241,15 @@ def answer_exploding(f: Facts) -> str:
     threshold, weight = f.get("1.3-chain", "threshold"), f.get("1.3-chain", "exploding_weight")
     factor, exploding = f.get("1.3-chain", "exploding_factor"), f.get("1.3-chain", "exploding")
     window = f.get("1.3-chain", "window")
+    exact = f.get("1.3-chain", "max_exact")
     net = f.get("1.3-deepnet", "exploding")
     return _sentences(
         "Exploding gradients are the opposite problem: factors larger than 1 in magnitude make "
         "the gradient grow exponentially with depth. Updates then overshoot, the loss jumps or "
         "diverges, and numbers overflow to inf or NaN, so we do not want them.",
-        _when(None not in (threshold, weight, factor, exploding, window), lambda: (
-            f"With sigmoid activations a factor $|w \\sigma'(w a)| \\leq |w|/4$ can exceed 1 "
+        _when(None not in (threshold, weight, factor, exploding, window, exact), lambda: (
+            f"With sigmoid activations a factor $|w \\sigma'(w a)| \\leq {exact} \\cdot |w|$ "
+            "can exceed 1 "
             f"only if $|w| > {num(threshold)}$, and then only while $w a$ stays near 0: for "
             f"$w = {num(weight)}$, only for ${num(window[0], 3)} < a < {num(window[1], 3)}$. "
             f"The constructed chain with $w_i = {num(weight)}$ at a fixed point multiplies by "

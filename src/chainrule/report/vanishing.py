@@ -33,7 +33,7 @@ DEEPNET_MODULES = ("chainrule.deepnet", "chainrule.chain_plots")  # facts only, 
 
 PLOTS = (
     ("activation_derivatives", "Each activation and its derivative; the maximum of the "
-     "derivative is marked where sympy found it (σ' peaks at 1/4)."),
+     "derivative is marked where sympy found it."),
     ("exploding_window", "Where one sigmoid layer amplifies: |w σ'(w a)| over the weight and the "
      "layer's input (left), and the width of the window of inputs where it exceeds 1 (right)."),
     ("depth_sweep", "|dy/dx| against depth for chains with random weights w_i ~ N(0, s²): median "
@@ -54,20 +54,6 @@ def intro() -> list[Block]:
         "($z_i = w_i a_{i-1}$, $a_i = \\sigma(z_i)$) and backpropagates through it like any "
         "other expression."
     )]
-
-
-
-PLOTS = (
-    ("activation_derivatives", "Each activation and its derivative; the maximum of the "
-     "derivative is marked where sympy found it (σ' peaks at 1/4)."),
-    ("exploding_window", "Where one sigmoid layer amplifies: |w σ'(w a)| over the weight and the "
-     "layer's input (left), and the width of the window of inputs where it exceeds 1 (right)."),
-    ("depth_sweep", "|dy/dx| against depth for chains with random weights w_i ~ N(0, s²): median "
-     "and 25-75% band over random chains, per weight scale s."),
-    ("heatmap", "log10 of the median |dy/dx| over depth and weight scale: blue vanishes, red "
-     "explodes."),
-)
-"""The figures of :func:`chainrule.chain_plots.write_all`, with the report's captions."""
 
 
 def parts(budget: Budget) -> list[Part]:
@@ -248,10 +234,15 @@ def _layer_table(analysis: Any, caption: str) -> Table:
 
 def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
     """(iii): dy/dx by the chain rule, evaluated and checked on the sheet's chain."""
+    import sympy
+
     from chainrule.chain import analyse
 
     n = SHEET_DEPTH
     analysis = analyse([1.0] * n, EXAMPLE_X)
+    facts = analysis.facts  # σ' as sympy derived it: its maximum and its form in σ
+    peak = sympy.latex(facts.max_value)
+    in_a = sympy.latex(facts.by_output).replace(str(facts.output_symbol), "a_i")
     factors = " ".join(
         f"\\frac{{\\partial a_{i}}}{{\\partial a_{i - 1}}}" for i in range(n, 0, -1)
     )
@@ -264,11 +255,11 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
                   "with one factor per layer:"),
         Math(f"\\frac{{\\partial y}}{{\\partial x}} = {factors}"),
         Math("\\frac{\\partial a_i}{\\partial a_{i-1}} = w_i\\,\\sigma'(w_i a_{i-1}) = "
-             "w_i\\, a_i (1 - a_i)"),
+             f"w_i\\, {in_a}"),
         Math(f"\\frac{{\\partial y}}{{\\partial x}} = \\prod_{{i=1}}^{{{n}}} w_i\\,"
-             f"\\sigma'(w_i a_{{i-1}}) = \\prod_{{i=1}}^{{{n}}} w_i\\, a_i (1 - a_i), \\qquad "
+             f"\\sigma'(w_i a_{{i-1}}) = \\prod_{{i=1}}^{{{n}}} w_i\\, {in_a}, \\qquad "
              f"\\left|\\frac{{\\partial y}}{{\\partial x}}\\right| \\leq "
-             f"\\left(\\frac{{1}}{{4}}\\right)^{{{n}}} \\prod_{{i=1}}^{{{n}}} |w_i|"),
+             f"\\left({peak}\\right)^{{{n}}} \\prod_{{i=1}}^{{{n}}} |w_i|"),
         Paragraph(
             f"With {weights} and $x = {tex_num(EXAMPLE_X)}$, "
             "chainrule's backpropagation through the graph gives "
@@ -276,7 +267,7 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
             f"formula gives ${tex_num(analysis.closed_form)}$ "
             f"({'they agree' if analysis.agree else 'they DISAGREE'}: relative difference "
             f"${tex_num(analysis.relative_difference, 2)}$). The bound is "
-            f"$(1/4)^{{{n}}} = {tex_num(analysis.bound)}$."
+            f"$\\left({peak}\\right)^{{{n}}} \\prod_i |w_i| = {tex_num(analysis.bound)}$."
         ),
         _layer_table(analysis, "The chain layer by layer: the value of every node, the local "
                      "factor of every layer and the gradient of y with respect to every node."),
@@ -291,8 +282,16 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
 
 def examples_blocks() -> tuple[list[Block], dict[str, Any]]:
     """A vanishing chain and an exploding one, compared as they get deeper."""
-    from chainrule.chain import exploding_example, exploding_facts, vanishing_example
+    import sympy
 
+    from chainrule.chain import (
+        exploding_example,
+        exploding_facts,
+        sigmoid_derivative_facts,
+        vanishing_example,
+    )
+
+    peak = sympy.latex(sigmoid_derivative_facts().max_value)
     explode = exploding_facts("sigmoid")
     threshold = float(explode.threshold)
     vanishing = {depth: vanishing_example(depth) for depth in GROWTH_DEPTHS}
@@ -307,8 +306,9 @@ def examples_blocks() -> tuple[list[Block], dict[str, Any]]:
     blocks: list[Block] = [
         Heading("Vanishing and exploding: two chains", 4),
         Paragraph(
-            "A layer's factor is at most $|w_i| \\max\\sigma' = |w_i|/4$, so it can exceed 1 "
-            f"only if $|w_i| > {num(threshold)}$ (sympy solves $|w|/4 > 1$). Even then it does so "
+            f"A layer's factor is at most $|w_i| \\max\\sigma' = {peak}\\,|w_i|$, so it can exceed "
+            f"1 only if $|w_i| > {num(threshold)}$ (sympy solves ${peak}\\,|w| > 1$). Even then "
+            "it does so "
             "only for inputs near the centre of the sigmoid: for "
             f"$w = {num(weight)}$ the factor exceeds 1 only while "
             f"${num(low, 3)} < a_{{i-1}} < {num(high, 3)}$. The exploding chain below uses "
