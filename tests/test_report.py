@@ -191,6 +191,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
         (["--at", "q=1"], "no expression uses q"),
         (["--expr", "x*y", "--at", "x=1"], "no value for y"),
         (["--budget", "huge"], "invalid choice"),
+        (["--expr", "x" + "+x" * 1001, "--at", "x=1"], "up to 1000"),
     ]
     for options, message in cases:
         status = main(["report", "--out", str(tmp_path / "out"), "--no-pdf", *options])

@@ -99,7 +99,8 @@ def work_expression(spec: ExpressionSpec, ctx: PartContext | None = None) -> Par
         blocks += [*variables, *drawn_graph(spec, graph, None), *symbolic]
         return PartOutput(blocks, facts)
     pairs = ", ".join(f"{name} = {tex_num(value)}" for name, value in point.items())
-    blocks.append(Paragraph(f"Evaluated at ${pairs}$."))
+    blocks.append(Paragraph(f"Evaluated at ${pairs}$." if point else
+                            "The expression has no inputs: it is a constant."))
     variables, rest, torch_agree = worked_solution(result)
     blocks += [*variables, *drawn_graph(spec, graph, result), *rest]
     facts["value"] = float(result.value)
@@ -185,7 +186,10 @@ def explanation_blocks(section: Any) -> list[Block]:
         header = tuple(_cell(h) if "\\" in h else h for h in section.table.header)
         rows = tuple(tuple(_cell(c) for c in row) for row in section.table.rows)
         blocks.append(Table(header, rows))
-    blocks += [Note(note[0].upper() + note[1:], "warning") for note in section.notes]
+    for note in section.notes:
+        warning = section.title == "Warnings" or note.lower().startswith("warning:")
+        text = note.split(":", 1)[1].strip() if note.lower().startswith("warning:") else note
+        blocks.append(Note(text, "warning") if warning else Paragraph(text))
     return blocks
 
 

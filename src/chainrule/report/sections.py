@@ -65,10 +65,17 @@ def expression_specs(user: list[str], at: Mapping[str, float]) -> list[Expressio
 
 def check_inputs(specs: list[ExpressionSpec], at: Mapping[str, float], user: bool) -> None:
     """Bad input fails here, before anything runs: a one-line error naming the problem."""
+    from chainrule.explain import EXPLAIN_MAX_OPS
+
     used: set[str] = set()
     for spec in specs:
         graph = spec.graph()
         used.update(graph.inputs)
+        if len(graph.equations) > EXPLAIN_MAX_OPS:
+            raise ChainruleError(
+                f"--expr: {spec.title} has {len(graph.equations)} operations; the report works "
+                f"through expressions of up to {EXPLAIN_MAX_OPS} (chainrule graph shows any size)"
+            )
         point = spec.point(graph)
         if point is None and (user or spec.label != "example"):
             missing = sorted(set(graph.inputs) - set(spec.values or {}))
