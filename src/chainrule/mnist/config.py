@@ -157,7 +157,7 @@ PRESETS: dict[str, TrainConfig] = {
     # The sheet's kind of network: flatten -> hidden layer(s) -> 10.
     "mlp": TrainConfig(
         model="mlp",
-        hidden=(800,),
+        hidden=(512,),
         epochs=4,
         batch_size=128,
         lr=2e-3,
@@ -174,10 +174,10 @@ PRESETS: dict[str, TrainConfig] = {
         schedule="step",
         gamma=0.7,
     ),
-    # The quickest to 99%: a small CNN for one epoch.
+    # The quickest to 99%: a small CNN for one epoch (shaped after the fastest public recipe).
     "fast": TrainConfig(
         model="fast",
-        width=24,
+        width=32,
         hidden=(256,),
         epochs=1,
         batch_size=256,

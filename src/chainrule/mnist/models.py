@@ -63,20 +63,21 @@ def conv_bn(inputs: int, outputs: int, kernel: int = 3) -> nn.Sequential:
 
 
 def fast_cnn(
-    width: int = 24, hidden: tuple[int, ...] = (256,), dropout: float = 0.0
+    width: int = 32, hidden: tuple[int, ...] = (256,), dropout: float = 0.0
 ) -> nn.Sequential:
-    """The quickest to 99%: the shape of the fastest public recipe (24 and 32 channels).
+    """The quickest to 99%: two small BatchNorm convolutions, then fully connected layers.
 
-    A 5x5 convolution without padding (28 -> 24), pooling, a 3x3 convolution
-    (12 -> 10), pooling (5x5), then fully connected layers: few multiply-adds,
-    all on small maps.
+    The first convolution (5x5) strides by 2 (28 -> 12) instead of pooling: on a
+    CPU, max-pooling a full-size map forward and backward costs more than the
+    convolution itself. The second (3x3, 12 -> 10) is pooled to 5x5.
     """
-    second = width * 4 // 3
+    second = width * 3 // 2
     layers: list[nn.Module] = [
-        nn.Conv2d(1, width, 5),
-        nn.MaxPool2d(2),
+        nn.Conv2d(1, width, 5, stride=2, bias=False),
+        nn.BatchNorm2d(width),
         nn.ReLU(inplace=True),
-        nn.Conv2d(width, second, 3),
+        nn.Conv2d(width, second, 3, bias=False),
+        nn.BatchNorm2d(second),
         nn.MaxPool2d(2),
         nn.ReLU(inplace=True),
         nn.Flatten(),
