@@ -67,6 +67,7 @@ def headless_arguments(browser: str, profile: Path) -> list[str]:
         "--no-first-run",
         "--no-default-browser-check",
         "--mute-audio",
+        "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
         f"--user-data-dir={profile}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # Chromium refuses to run as root otherwise
