@@ -170,9 +170,11 @@ def test_expensive_parts_do_not_depend_on_the_presentation() -> None:
     from chainrule.report.budget import BUDGETS
     from chainrule.report.cache import module_closure
 
-    expensive = [p for p in [*digits.parts(BUDGETS["quick"]), *vanishing.parts(BUDGETS["quick"])]
+    expensive = [p for budget in ("quick", "full")
+                 for p in [*digits.parts(BUDGETS[budget]), *vanishing.parts(BUDGETS[budget])]
                  if p.present is not None]
-    assert len(expensive) == 5  # two trainings, the evaluation, the plots, the deep networks
+    assert len(expensive) == 10  # two trainings, the evaluation, the plots, the deep networks
+    assert "1.4-best-best-full" in {p.id for p in expensive}
     for part in expensive:
         closure = {m for module in part.modules for m in module_closure(module)}
         assert "chainrule.mnist.train" in closure or "chainrule.chain_plots" in closure
