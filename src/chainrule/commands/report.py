@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.commands.graph import parse_values
+from chainrule.report.budget import BUDGETS
 
 
 def register(subcommands: Any) -> None:
@@ -34,8 +35,8 @@ def register(subcommands: Any) -> None:
         help="input values, over the sheet's a=2,b=-7,c=4,d=1 (repeatable)",
     )
     parser.add_argument(
-        "--budget", default="quick", choices=["quick", "full", "test"],
-        metavar="{quick,full}",
+        "--budget", default="quick", choices=list(BUDGETS),
+        metavar="{quick,full}",  # "test" is for the test suite only
         help="quick: minutes on a laptop, >= 99%% on MNIST (default); full: the best recipe",
     )
     parser.add_argument("--fresh", action="store_true",

@@ -70,4 +70,3 @@ BUDGETS: dict[str, Budget] = {
 }
 """The budgets by name; ``test`` is not offered on the command line's help."""
 
-PUBLIC_BUDGETS = ("quick", "full")

@@ -179,15 +179,6 @@ def inline_tokens(text: str) -> list[tuple[InlineKind, str]]:
     return tokens
 
 
-def code(text: str) -> str:
-    """``text`` as inline code, choosing a form its own backticks cannot break.
-
-    >>> code("x*y")
-    '`x*y`'
-    """
-    return f"`{text.replace('`', chr(0x2018))}`"
-
-
 def to_json(blocks: list[Block]) -> list[dict[str, Any]]:
     """Blocks as JSON-ready dicts (PNG bytes as base64)."""
     out = []
