@@ -380,8 +380,14 @@ class Browser:
         return found
 
     def close(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=30)
+        self.session = None
+        try:  # politely first, so that the browser takes its helper processes down with it
+            os.write(self._to_browser, json.dumps({"id": 0, "method": "Browser.close"}).encode()
+                     + b"\0")
+            self.process.wait(timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait(timeout=30)
         os.close(self._to_browser)
         os.close(self._from_browser)
 
