@@ -36,7 +36,7 @@ from chainrule.report.document import (
     Table,
 )
 from chainrule.report.numbers import tex_num
-from chainrule.report.parts import Part, PartContext, PartOutput
+from chainrule.report.parts import Part, PartOutput
 
 MODULES = ("chainrule.report.graphs",)
 """The code an expression's part runs (its cache key hashes it and all it imports)."""
@@ -70,14 +70,14 @@ def expression_part(spec: ExpressionSpec, estimate: float) -> Part:
     return Part(
         f"1.2-{spec.label}",
         f"1.2 {spec.title}: variables, graph, forward and backward pass, verification",
-        lambda ctx: work_expression(spec, ctx),
+        lambda ctx: work_expression(spec),
         {"text": spec.text, "names": spec.names, "values": point, "symbol": spec.symbol},
         MODULES,
         estimate,
     )
 
 
-def work_expression(spec: ExpressionSpec, ctx: PartContext | None = None) -> PartOutput:
+def work_expression(spec: ExpressionSpec) -> PartOutput:
     """All the blocks of one expression, and the facts other parts quote."""
     graph = spec.graph()
     point = spec.point(graph)

@@ -20,6 +20,7 @@ from itertools import count
 from typing import Any
 from urllib.parse import quote
 
+from chainrule.errors import ChainruleError
 from chainrule.report import mathsvg
 from chainrule.report.document import (
     Answer,
@@ -144,8 +145,17 @@ def _contents(document: Document) -> str:
 
 
 def math_image(latex: str, scale: float = 1.0) -> str:
-    """An ``<img>`` of typeset math, sized in em so it follows the text, on its baseline."""
-    svg = mathsvg.render(latex)
+    """An ``<img>`` of typeset math, sized in em so it follows the text, on its baseline.
+
+    LaTeX that mathtext cannot set (a construct outside its subset) is shown as code.
+
+    >>> math_image(r"\\begin{cases} a \\end{cases}")
+    '<code class="latex">\\\\begin{cases} a \\\\end{cases}</code>'
+    """
+    try:
+        svg = mathsvg.render(latex)
+    except ChainruleError:
+        return f'<code class="latex">{html.escape(latex)}</code>'
     em = mathsvg.FONT_SIZE_PT / scale
     style = f"height:{svg.height / em:.3f}em;vertical-align:{-svg.depth / em:.3f}em"
     return (
