@@ -188,16 +188,17 @@ PRESETS: dict[str, TrainConfig] = {
     "best": TrainConfig(
         model="best",
         width=32,
-        epochs=20,
+        dropout=0.1,
+        epochs=18,
         batch_size=128,
         optimizer="sgd",
         lr=0.1,
         weight_decay=5e-4,
         label_smoothing=0.1,
         ema_decay=0.999,
-        rotate=10.0,
-        translate=0.1,
-        scale=0.1,
+        rotate=12.0,
+        translate=0.12,
+        scale=0.12,
     ),
 }
 """The named recipes of ``chainrule mnist train --preset NAME``."""
