@@ -241,8 +241,7 @@ def evaluate(
     return result
 
 
-_CHUNK = 1 << 14  # points per chunk (measured best): temporaries stay in cache, and under
-# glibc's 128 KiB mmap threshold, so freed chunks are reused without page faults
+_CHUNK = 1 << 14  # points per chunk, measured best: a chunk's temporaries fit in L2 cache
 
 
 def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) -> Result | None:
