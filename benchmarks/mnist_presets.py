@@ -7,6 +7,7 @@ Parts (``--parts``, default all but ``best``):
   examples    `--preset examples --epochs 1` vs pytorch/examples re-implemented
               (benchmarks/mnist_examples_reference.py), one epoch each
   ddp         `--preset fast --epochs 3`, one process vs torchrun with 2 processes
+  ddp-best    the same with `--preset best --epochs 2` (about 2.5 minutes a run)
   checkpoint  time spent writing checkpoints and metrics, as a share of the epoch
   best        `--preset best`, per seed (about 10 minutes each on 2 cores)
 
@@ -127,13 +128,14 @@ def bench_examples() -> None:
         f"{ours[1] / reference[1]:.2f}")  # fmt: skip
 
 
-def bench_ddp(seeds: int) -> None:
-    args = ("--preset", "fast", "--epochs", "3")
+def bench_ddp(seeds: int, preset: str, epochs: int) -> None:
+    args = ("--preset", preset, "--epochs", str(epochs))
     single = [timed(chainrule(*args, f"--seed={seed}")) for seed in range(seeds)]
     double = [timed(torchrun(2, *args, f"--seed={seed}")) for seed in range(seeds)]
-    row("`fast --epochs 3`, 1 process x 2 threads", str(seeds), summary([a for a, _ in single]),
+    name = f"`{preset} --epochs {epochs}`"
+    row(f"{name}, 1 process x 2 threads", str(seeds), summary([a for a, _ in single]),
         summary([t for _, t in single], 1), "1.00")  # fmt: skip
-    row("`fast --epochs 3`, torchrun 2 processes x 1 thread", str(seeds),
+    row(f"{name}, torchrun 2 processes x 1 thread", str(seeds),
         summary([a for a, _ in double]), summary([t for _, t in double], 1),
         ratio(double, single))  # fmt: skip
 
@@ -186,7 +188,9 @@ def main() -> None:
     if "examples" in parts:
         bench_examples()
     if "ddp" in parts:
-        bench_ddp(args.ddp_seeds)
+        bench_ddp(args.ddp_seeds, "fast", 3)
+    if "ddp-best" in parts:
+        bench_ddp(args.ddp_seeds, "best", 2)
     if "checkpoint" in parts:
         bench_checkpoint()
     if "best" in parts:
