@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = 256  # global batch (split over processes under torchrun)
     optimizer: OptimizerName = "adam"  # adam, adamw, sgd (Nesterov) or adadelta
     lr: float = 0.01  # peak learning rate
-    momentum: float = 0.9  # sgd momentum / adam beta1
+    momentum: float = 0.9  # sgd momentum / adam beta1 (onecycle cycles it from 0.95 to 0.85)
     weight_decay: float = 0.0  # L2 (sgd, adam) or decoupled (adamw) weight decay
     schedule: ScheduleName = "onecycle"  # learning-rate schedule over all steps (step: per epoch)
     warmup: float = 0.25  # onecycle: fraction of steps spent warming up

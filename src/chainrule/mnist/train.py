@@ -24,7 +24,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +316,6 @@ class TrainResult:
     seconds: float
     out_dir: Path | None = None
     checkpoint_seconds: float = 0.0  # time spent writing checkpoints and metrics
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- the trainer
