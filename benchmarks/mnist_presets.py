@@ -119,13 +119,17 @@ def bench_mlp(seeds: int) -> None:
         summary([t for _, t in runs], 1), "")  # fmt: skip
 
 
-def bench_examples() -> None:
-    reference = timed([sys.executable, "benchmarks/mnist_examples_reference.py", "--epochs=1"])
-    ours = timed(chainrule("--preset", "examples", "--epochs", "1", "--seed", "1"))
-    row("pytorch/examples, 1 epoch (reference)", "1", f"{reference[0]:.2f}",
-        f"{reference[1]:.1f}", "1.00")  # fmt: skip
-    row("chainrule `examples`, 1 epoch", "1", f"{ours[0]:.2f}", f"{ours[1]:.1f}",
-        f"{ours[1] / reference[1]:.2f}")  # fmt: skip
+def bench_examples(seeds: int) -> None:
+    script = [sys.executable, "benchmarks/mnist_examples_reference.py", "--epochs=1"]
+    reference = [timed([*script, f"--seed={seed}"]) for seed in range(1, seeds + 1)]
+    ours = [
+        timed(chainrule("--preset", "examples", "--epochs", "1", f"--seed={seed}"))
+        for seed in range(1, seeds + 1)
+    ]
+    row("pytorch/examples, 1 epoch (reference)", str(seeds), summary([a for a, _ in reference]),
+        summary([t for _, t in reference], 1), "1.00")  # fmt: skip
+    row("chainrule `examples`, 1 epoch", str(seeds), summary([a for a, _ in ours]),
+        summary([t for _, t in ours], 1), ratio(ours, reference))  # fmt: skip
 
 
 def bench_ddp(seeds: int, preset: str, epochs: int) -> None:
@@ -174,6 +178,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds for fast and mlp")
     parser.add_argument("--best-seeds", type=int, default=3)
     parser.add_argument("--ddp-seeds", type=int, default=2)
+    parser.add_argument("--examples-seeds", type=int, default=3)
     parser.add_argument("--parts", default="fast,mlp,examples,ddp,checkpoint")
     args = parser.parse_args()
     parts = args.parts.split(",")
@@ -186,7 +191,7 @@ def main() -> None:
     if "mlp" in parts:
         bench_mlp(args.seeds)
     if "examples" in parts:
-        bench_examples()
+        bench_examples(args.examples_seeds)
     if "ddp" in parts:
         bench_ddp(args.ddp_seeds, "fast", 3)
     if "ddp-best" in parts:
