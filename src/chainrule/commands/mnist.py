@@ -114,10 +114,11 @@ def run_train(args: argparse.Namespace) -> int:
 def quiet_openmp_threads() -> None:
     """Let idle OpenMP threads sleep instead of spinning, unless the user chose otherwise.
 
-    With torch's default (spinning) a second busy program on a 2-core laptop makes
-    training 3-4x slower, as the spinning threads fight it for the cores; sleeping
-    threads cost nothing measurable when the machine is free (docs/benchmarks.md).
-    Effective only before torch is imported, which the CLI has not done yet.
+    With torch's default (spinning) another busy program on a 2-core laptop makes
+    training 1.4x (one other job) to 3-4x (several) slower, as the spinning
+    threads fight it for the cores; sleeping costs about a tenth on a free
+    machine (docs/benchmarks.md). Effective only before torch is imported, which
+    the CLI has not done yet.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

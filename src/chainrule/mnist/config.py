@@ -177,7 +177,7 @@ PRESETS: dict[str, TrainConfig] = {
     # The quickest to 99%: a small CNN for one epoch (shaped after the fastest public recipe).
     "fast": TrainConfig(
         model="fast",
-        width=24,
+        width=32,
         hidden=(256,),
         epochs=1,
         batch_size=256,
