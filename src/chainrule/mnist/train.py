@@ -332,6 +332,9 @@ class Trainer:
         self.progress = progress and dist.is_main
         self.dist = dist
         self.device = resolve_device(config.device)
+        if dist.enabled and self.device.type == "cuda":  # one GPU per process
+            self.device = torch.device("cuda", dist.local_rank)
+            torch.cuda.set_device(self.device)
         self.bf16 = use_bf16(config.precision, self.device)
         if config.batch_size % dist.world_size:
             raise ChainruleError(
