@@ -16,6 +16,8 @@ import itertools
 import math
 import random
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -234,26 +236,58 @@ def expression_b_numpy(a: Any, b: Any, c: Any, d: Any) -> tuple[Any, dict[str, A
     return value, {"a": half + 1.0 / a, "b": half, "c": 3.0 * c * c * half, "d": -1.0 / d}
 
 
-def bench_vectorized(repeat: int, points: int = 1_000_000) -> None:
+def vectorized_variants(points: int = 1_000_000) -> dict[str, Callable[[], Any]]:
+    """The sheet's expression B at ``points`` random points, three ways, checked equal."""
     rng = np.random.default_rng(0)
     inputs = {"a": rng.uniform(1, 3, points), "b": rng.uniform(-1, 1, points),
               "c": rng.uniform(0, 2, points), "d": rng.uniform(0.5, 2, points)}
     graph = chainrule.parse(r"\sqrt{a + b + c^3} + \log\left(\frac{a}{d}\right)")
     expected_value, expected_grads = expression_b_numpy(**inputs)
-    print(f"\nexpression B at {points:,} points, value + 4 gradients (median of {repeat}):")
-    print("| variant | ms | vs numpy |\n|---|---|---|")
-    t_numpy = statistics.median(_timed(lambda: expression_b_numpy(**inputs))
-                                for _ in range(repeat))
-    print(f"| hand-written numpy | {t_numpy * 1e3:.1f} | 1.00× |")
-    for label, keep in (("chainrule, every node kept", True),
-                        ("chainrule, keep_intermediates=False", False)):
+    for keep in (True, False):
         result = graph.evaluate(inputs, keep_intermediates=keep)
         assert np.allclose(result.value, expected_value)
         assert all(np.allclose(result.gradients[k], expected_grads[k]) for k in expected_grads)
-        t_ours = statistics.median(
-            _timed(lambda k=keep: graph.evaluate(inputs, keep_intermediates=k).gradients)
-            for _ in range(repeat))
-        print(f"| {label} | {t_ours * 1e3:.1f} | {t_ours / t_numpy:.2f}× |")
+    return {
+        "hand-written numpy": lambda: expression_b_numpy(**inputs),
+        "chainrule, every node kept": lambda: graph.evaluate(inputs).gradients,
+        "chainrule, keep_intermediates=False":
+            lambda: graph.evaluate(inputs, keep_intermediates=False).gradients,
+    }
+
+
+def bench_vectorized(repeat: int) -> None:
+    variants = vectorized_variants()
+    # Interleaved, so that every variant meets the same machine load and allocator state.
+    times: dict[str, list[float]] = {label: [] for label in variants}
+    for _ in range(repeat):
+        for label, variant in variants.items():
+            times[label].append(_timed(variant))
+    medians = {label: statistics.median(samples) for label, samples in times.items()}
+    _print_vectorized(f"interleaved, median of {repeat}", medians)
+
+
+def bench_vectorized_alone(repeat: int) -> None:
+    """Each variant in a process of its own: the allocator's state is the variant's own."""
+    medians = {}
+    for label in vectorized_variants(points=10):
+        command = [sys.executable, "-m", "benchmarks.core_engine", "--repeat", str(repeat),
+                   "--time-variant", label]
+        medians[label] = float(subprocess.run(command, capture_output=True, text=True,
+                                              check=True).stdout)
+    _print_vectorized(f"each alone in its own process, median of {repeat}", medians)
+
+
+def _time_variant(label: str, repeat: int) -> None:
+    variant = vectorized_variants()[label]
+    print(statistics.median(_timed(variant) for _ in range(repeat)))
+
+
+def _print_vectorized(how: str, medians: dict[str, float]) -> None:
+    print(f"\nexpression B at 1,000,000 points, value + 4 gradients ({how}):")
+    print("| variant | ms | vs numpy |\n|---|---|---|")
+    t_numpy = medians["hand-written numpy"]
+    for label, t in medians.items():
+        print(f"| {label} | {t * 1e3:.1f} | {t / t_numpy:.2f}× |")
 
 
 def bench_parse(repeat: int, terms: int = 25_000) -> None:
@@ -273,9 +307,14 @@ def _timed(fn: Callable[[], Any]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--time-variant", help=argparse.SUPPRESS)  # bench_vectorized_alone's
     args = parser.parse_args()
+    if args.time_variant:
+        _time_variant(args.time_variant, args.repeat)
+        return
     bench_engines(args.repeat)
     bench_vectorized(args.repeat)
+    bench_vectorized_alone(args.repeat)
     bench_parse(args.repeat)
 
 

@@ -3,13 +3,16 @@ with torch.autograd (float64), central finite differences and sympy's derivative
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from chainrule import OPS, EvaluationError, Op, parse
+from chainrule.ops import VectorMath
 from chainrule.symbolic import evaluate as sympy_value
 from chainrule.symbolic import symbolic_gradients
 from chainrule.verify import finite_difference, torch_gradients
@@ -95,3 +98,46 @@ def test_random_expressions_agree_with_sympy(text: str, point: dict[str, float])
         reference = sympy_value(exact[name], values)
         assume(math.isfinite(reference))
         assert close(grad, reference, 1e-9), (text, name)
+
+
+EDGE_VALUES = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, 700.0, -700.0])
+POINTS = st.lists(st.tuples(EDGE_VALUES, EDGE_VALUES, EDGE_VALUES), min_size=1, max_size=6)
+
+
+@SETTINGS
+@given(expressions(), POINTS, st.booleans())
+def test_chunked_evaluation_finds_what_the_full_one_finds(
+    text: str, points: list[tuple[float, float, float]], allow_nan: bool
+) -> None:
+    # keep_intermediates=False trusts floating-point flags instead of scanning every node;
+    # it must refuse, warn and compute exactly as the full evaluation does.
+    graph = parse(text)
+    columns = {name: np.array([p["xyz".index(name)] for p in points]) for name in graph.inputs}
+
+    def outcome(keep: bool) -> tuple[str, list[str], dict[str, list[float]]]:
+        try:
+            result = graph.evaluate(columns, keep_intermediates=keep, allow_nan=allow_nan)
+        except EvaluationError as error:
+            return str(error), [], {}
+        grads = {name: np.asarray(g).tolist() for name, g in result.gradients.items()}
+        return "", result.warnings, {"value": np.asarray(result.value).tolist(), **grads}
+
+    full, lean = outcome(True), outcome(False)
+    assert lean[:2] == full[:2]
+    np.testing.assert_array_equal(
+        [lean[2][k] for k in sorted(lean[2])], [full[2][k] for k in sorted(full[2])]
+    )
+
+
+@pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
+def test_vector_math_flags_every_inf_and_nan_it_makes(op: Op) -> None:
+    grid = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 800.0, -800.0, 1e308]
+    flagged: list[str] = []
+    for args in itertools.product(grid, repeat=op.arity):
+        flagged.clear()
+        with np.errstate(all="call", under="ignore", call=lambda kind, _: flagged.append(kind)):
+            arrays = [np.array(arg) for arg in args]
+            out = op.forward(VectorMath, *arrays)
+            results = [out, *op.partials(VectorMath, out, *arrays)]
+        if not all(np.isfinite(r) for r in results):
+            assert flagged, f"{op.name}{args} makes an inf or nan without a floating-point flag"

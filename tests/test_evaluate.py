@@ -176,6 +176,36 @@ def test_array_domain_error_names_node_and_point() -> None:
         parse("log(x)").evaluate(x=np.array([1.0, 2.0, -1.0]), keep_intermediates=False)
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_non_finite_array_inputs_are_refused_or_computed_in_ieee(keep: bool) -> None:
+    x = np.array([1.0, 2.0, np.inf, 4.0])
+    with pytest.raises(EvaluationError, match=r"the value of 'x' is not finite at point 2: inf"):
+        parse("sigmoid(x) * y").evaluate(x=x, y=np.ones(4), keep_intermediates=keep)
+    result = parse("sigmoid(x) * y").evaluate(
+        x=x, y=np.ones(4), keep_intermediates=keep, allow_nan=True
+    )
+    s4 = 1.0 / (1.0 + math.exp(-4.0))
+    np.testing.assert_allclose(result.gradients["x"][2:], [0.0, s4 * (1.0 - s4)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_derivative_undefined_without_a_floating_point_flag_is_reported(keep: bool) -> None:
+    # d x^y / dy = x^y log(x) is nan at x < 0 although x^y itself is fine for integer y.
+    given = {"x": np.array([2.0, -2.0]), "y": np.array([3.0, 3.0])}
+    with pytest.raises(EvaluationError, match=r"v1 = x \^ y: the derivative by y is not finite"):
+        parse("x^y").evaluate(given, keep_intermediates=keep)
+
+
+def test_huge_finite_inputs_take_the_exact_path() -> None:
+    # x . x overflows for |x| > 1e154: the cheap gate says "maybe not finite", the exact
+    # check finds nothing, and the lean evaluation falls back to the full one.
+    x = np.array([1e200, 2.0])
+    result = parse("log(x)").evaluate(x=x, keep_intermediates=False)
+    np.testing.assert_allclose(result.value, np.log(x), rtol=1e-15)
+    np.testing.assert_allclose(result.gradients["x"], 1.0 / x, rtol=1e-15)
+    assert result.warnings == []
+
+
 def test_array_kinks_are_counted() -> None:
     result = parse("relu(x)").evaluate(x=np.array([-1.0, 0.0, 0.0, 2.0]))
     assert result.warnings == ["v1 = relu(x): relu'(0) is taken as 0 at 2 points"]

@@ -84,7 +84,12 @@ def _vector_sigmoid(x: Any) -> Any:
 
 
 class VectorMath:
-    """Math on numpy arrays with broadcasting; IEEE results (inf, nan) on domain errors."""
+    """Math on numpy arrays with broadcasting; IEEE results (inf, nan) on domain errors.
+
+    Every inf or nan made from finite arguments comes with a floating-point flag
+    (divide, overflow, invalid), never as a constant: the chunked evaluation relies
+    on the flags instead of scanning every intermediate.
+    """
 
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
@@ -113,8 +118,8 @@ class VectorMath:
 
     @staticmethod
     def xlog(out: Any, x: Any) -> Any:
-        safe = np.where(x > 0, x, 1.0)
-        return np.where(x > 0, out * np.log(safe), np.where(x == 0, 0.0, np.nan))
+        # 0 at x == 0 (the limit); at x < 0 log's nan, with the flag the evaluator watches.
+        return out * np.log(np.where(x == 0, 1.0, x))
 
 
 @dataclass(frozen=True)
