@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,7 +65,9 @@ def test_cli_trains_and_writes_metrics_and_checkpoints(
     assert TrainConfig.from_dict(metrics["config"]) == replace(SMALL_CONFIG, epochs=2)
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
     for epoch in metrics["epochs"]:
-        assert sorted(epoch) == ["epoch", "seconds", "test_accuracy", "train_loss", "val_accuracy"]
+        assert sorted(epoch) == [
+            "epoch", "loss_curve", "seconds", "test_accuracy", "train_loss", "val_accuracy"
+        ]
         assert 80 < epoch["val_accuracy"] <= 100 and 80 < epoch["test_accuracy"] <= 100
     assert metrics["epochs"][1]["train_loss"] < metrics["epochs"][0]["train_loss"]
     model, config = load_checkpoint(out / "best.pt")
@@ -73,6 +77,21 @@ def test_cli_trains_and_writes_metrics_and_checkpoints(
     accuracy = 100 * float((logits.argmax(1) == labels[:1000]).float().mean())
     best = max(metrics["epochs"], key=lambda e: (e["val_accuracy"], e["epoch"]))
     assert accuracy == pytest.approx(best["test_accuracy"], abs=1e-6)
+
+
+def test_the_loss_curve_averages_to_the_epoch_loss(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    one_epoch = ["--epochs", "1", "--batch-size", "32", "--out", str(out)]
+    assert main(["mnist", "train", *SMALL, *one_epoch]) == 0
+    (epoch,) = json.loads((out / "metrics.json").read_text())["epochs"]
+    points, losses = zip(*epoch["loss_curve"], strict=True)
+    steps = 3000 // 32  # --limit-train images; a point every 20 steps, and the last one
+    assert len(points) == math.ceil(steps / 20) and points[-1] == 1.0
+    widths = np.diff([0.0, *points])
+    assert (widths > 0).all()
+    mean = float(np.dot(widths, losses))  # each point averages the steps since the last
+    assert mean == pytest.approx(epoch["train_loss"], rel=1e-3)
+    assert losses[-1] < losses[0]
 
 
 def test_every_config_field_is_an_option(capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,6 +28,10 @@ DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 PrecisionName = Literal["auto", "fp32", "bf16"]
 
 
+LOSS_CURVE_STEPS = 20
+"""Training steps per point of the loss curve in ``metrics.json`` (and per check for NaN)."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run (and nothing that does not)."""

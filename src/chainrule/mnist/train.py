@@ -10,7 +10,7 @@ Under ``torchrun`` the same code trains with DistributedDataParallel.
 >>> result = train(replace(PRESETS["mlp"], hidden=(32,), epochs=1, limit_train=2000,
 ...                        limit_eval=500, val_size=500), progress=False)
 >>> [sorted(e) for e in result.epochs]
-[['epoch', 'seconds', 'test_accuracy', 'train_loss', 'val_accuracy']]
+[['epoch', 'loss_curve', 'seconds', 'test_accuracy', 'train_loss', 'val_accuracy']]
 >>> result.test_accuracy > 50
 True
 """
@@ -34,7 +34,7 @@ from torch import nn
 
 from chainrule.errors import ChainruleError
 from chainrule.files import atomic_path, write_atomic
-from chainrule.mnist.config import TrainConfig, asdict, validate
+from chainrule.mnist.config import LOSS_CURVE_STEPS, TrainConfig, asdict, validate
 from chainrule.mnist.data import (
     MNIST_MEAN,
     MNIST_STD,
@@ -371,8 +371,12 @@ class Trainer:
 
     # -- one epoch of training
 
-    def train_epoch(self, epoch: int) -> float:
-        """Train one epoch (1-based); returns the mean training loss over all ranks."""
+    def train_epoch(self, epoch: int) -> tuple[float, list[list[float]]]:
+        """Train one epoch (1-based).
+
+        Returns the mean training loss over all ranks, and the loss curve: every
+        ``LOSS_CURVE_STEPS`` steps, [epochs trained so far, mean loss since the last point].
+        """
         config, data, dist = self.config, self.data, self.dist
         self.trainable.train()
         generator = epoch_generator(config.seed, epoch)
@@ -380,6 +384,8 @@ class Trainer:
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         seen = 0
+        curve: list[list[float]] = []
+        last_total, last_step = 0.0, 0
         bar = self._progress_bar(epoch)
         batches = batch_indices(len(data.train_x), config.batch_size, generator, drop_last=True)
         for step, batch in enumerate(batches, 1):
@@ -395,14 +401,19 @@ class Trainer:
             loss_sum += loss * len(y)
             correct += hits
             seen += len(y)
-            if step % 20 == 0 or step == self.steps_per_epoch:
-                self._check_finite(loss_sum, epoch, step)
+            if step % LOSS_CURVE_STEPS == 0 or step == self.steps_per_epoch:
+                total = self._check_finite(loss_sum, epoch, step)
+                # Every rank holds batch_size / world_size images of each step.
+                images = (step - last_step) * config.batch_size
+                point = epoch - 1 + step / self.steps_per_epoch
+                curve.append([round(point, 4), round((total - last_total) / images, 6)])
+                last_total, last_step = total, step
                 if bar is not None:
                     self._update_bar(bar, epoch, step, loss_sum, correct, seen)
         if bar is not None:
             bar.close()
         total_loss, total_seen = dist.sum([float(loss_sum), float(seen)], self.device)
-        return total_loss / max(total_seen, 1)
+        return total_loss / max(total_seen, 1), curve
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -420,11 +431,12 @@ class Trainer:
             self.ema.update(self.model)
         return loss.detach(), (logits.detach().argmax(1) == y).sum()
 
-    def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
+    def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> float:
+        """The loss summed over ranks (and images); stops training when it is not finite."""
         # Summed over ranks so every process stops at the same step (no rank left waiting).
         (total,) = self.dist.sum([float(loss_sum)], self.device)
         if math.isfinite(total):
-            return
+            return total
         kept = (
             f"last good checkpoint kept: {self.out_dir / 'last.pt'} (epoch {epoch - 1})"
             if self.out_dir is not None and epoch > 1
@@ -550,7 +562,7 @@ class Trainer:
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
         started = time.perf_counter()
-        train_loss = self.train_epoch(epoch)
+        train_loss, loss_curve = self.train_epoch(epoch)
         val = self.accuracy(self.data.val_x, self.data.val_y)
         test = (
             self.accuracy(self.data.test_x, self.data.test_y)
@@ -568,6 +580,7 @@ class Trainer:
             "val_accuracy": None if val is None else round(val, 4),
             "test_accuracy": None if test is None else round(test, 4),
             "seconds": round(time.perf_counter() - started, 3),
+            "loss_curve": loss_curve,
         }
         self.history.append(record)
         self.save(epoch, improved)

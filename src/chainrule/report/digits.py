@@ -137,7 +137,7 @@ def _epoch_table(epochs: list[dict[str, Any]], best_epoch: int) -> Table:
 
 
 def learning_curves(runs: Mapping[str, list[dict[str, Any]]]) -> str:
-    """Training loss and accuracies per epoch for each run, as SVG."""
+    """Training loss every few steps and accuracies per epoch for each run, as SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,21 +146,25 @@ def learning_curves(runs: Mapping[str, list[dict[str, Any]]]) -> str:
     figure = PlotFigure(figsize=(8.0, 3.2), layout="constrained")
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     for label, epochs in runs.items():
-        steps = [record["epoch"] for record in epochs]
-        loss_axes.plot(steps, [r["train_loss"] for r in epochs], "o-", label=label)
+        curve = [point for record in epochs for point in record.get("loss_curve", [])]
+        if not curve:  # metrics written before loss curves were recorded: one point per epoch
+            curve = [[record["epoch"], record["train_loss"]] for record in epochs]
+        (line,) = loss_axes.plot(*zip(*curve, strict=True), "-", label=label)
+        colour = line.get_color()  # one colour per run in both panels
         tested = [(r["epoch"], r["test_accuracy"]) for r in epochs if r.get("test_accuracy")]
         if tested:
-            accuracy_axes.plot(*zip(*tested, strict=True), "o-", label=f"{label}: test")
+            accuracy_axes.plot(*zip(*tested, strict=True), "o-", color=colour,
+                               label=f"{label}: test")
         validated = [(r["epoch"], r["val_accuracy"]) for r in epochs if r.get("val_accuracy")]
         if validated:
-            accuracy_axes.plot(*zip(*validated, strict=True), "s--", alpha=0.6,
+            accuracy_axes.plot(*zip(*validated, strict=True), "s--", alpha=0.6, color=colour,
                                label=f"{label}: validation")
     loss_axes.set(xlabel="epoch", ylabel="training loss", title="Training loss")
     accuracy_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
-        axes.xaxis.get_major_locator().set_params(integer=True)
+    accuracy_axes.xaxis.get_major_locator().set_params(integer=True)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
@@ -281,6 +285,8 @@ def data_facts(config: Any) -> dict[str, Any]:
 
 def comparison_part(ctx: PartContext) -> PartOutput:
     """Both models side by side, and their learning curves."""
+    from chainrule.mnist.config import LOSS_CURVE_STEPS
+
     runs = [facts for facts in ctx.facts.values() if "epochs" in facts]
     rows = tuple(
         (role, run["preset"], f"{run['parameters']:,}", num(run["seconds"], 3),
@@ -293,7 +299,8 @@ def comparison_part(ctx: PartContext) -> PartOutput:
         Heading("Learning curves and comparison", 3, "model-comparison"),
         Table(("model", "preset", "parameters", "training time (s)", "test accuracy"), rows,
               "The two networks trained for this report."),
-        Figure("learning-curves", "Learning curves: training loss and accuracy after every "
-               "epoch.", svg=learning_curves(curves)),
+        Figure("learning-curves", "Learning curves: training loss averaged over every "
+               f"{LOSS_CURVE_STEPS} steps, and accuracy after every epoch.",
+               svg=learning_curves(curves)),
     ]
     return PartOutput(blocks, {})
