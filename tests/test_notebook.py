@@ -2,56 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from chainrule import parse
+from notebook_runner import NOTEBOOKS, assert_stored_without_outputs, run_notebook, venv_kernel
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "computational_graphs.ipynb"
-KERNEL = "chainrule-venv"
+__all__ = ["venv_kernel"]  # a fixture, imported for pytest
 
-
-@pytest.fixture
-def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A kernelspec that runs this interpreter, first on the Jupyter path.
-
-    The notebook must run with the interpreter that has chainrule installed, not
-    whatever "python3" kernel a user or the system has registered.
-    """
-    spec = tmp_path / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    kernel = {"argv": argv, "display_name": "chainrule (venv)", "language": "python"}
-    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
-    return KERNEL
+NOTEBOOK = NOTEBOOKS / "computational_graphs.ipynb"
 
 
 def test_the_notebook_is_stored_without_outputs() -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(notebook)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+    assert_stored_without_outputs(NOTEBOOK)
 
 
 @pytest.mark.slow
 def test_the_notebook_runs_without_errors(venv_kernel: str) -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(
-        notebook,
-        kernel_name=venv_kernel,
-        timeout=120,
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()  # raises CellExecutionError naming the cell if any cell fails
-    outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
-    assert not [out for out in outputs if out.output_type == "error"]
+    outputs = run_notebook(NOTEBOOK, venv_kernel, timeout=120)
     shown = [out for out in outputs if out.output_type in ("display_data", "execute_result")]
     pictures = [out for out in shown if "image/svg+xml" in out.data]
     # the example, the three graphs (ii) and result A (iii): each with all three views

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from test_notebook import venv_kernel
+from notebook_runner import NOTEBOOKS, assert_stored_without_outputs, run_notebook, venv_kernel
 
 __all__ = ["venv_kernel"]  # a fixture, imported for pytest
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "digit_recognition.ipynb"
+NOTEBOOK = NOTEBOOKS / "digit_recognition.ipynb"
 SUBSET = 2000
 
 
 def test_the_notebook_is_stored_without_outputs() -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(notebook)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+    assert_stored_without_outputs(NOTEBOOK)
     assert NOTEBOOK.stat().st_size < 40_000
 
 
@@ -30,16 +23,7 @@ def test_the_notebook_is_stored_without_outputs() -> None:
 def test_the_notebook_runs_on_a_subset(venv_kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHAINRULE_NOTEBOOK_SUBSET", str(SUBSET))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # CI runs two test processes on two cores
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(
-        notebook,
-        kernel_name=venv_kernel,
-        timeout=300,
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()  # raises CellExecutionError naming the cell if any cell fails
-    outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
-    assert not [out for out in outputs if out.output_type == "error"]
+    outputs = run_notebook(NOTEBOOK, venv_kernel, timeout=300)
     text = "".join(out.text for out in outputs if out.output_type == "stream")
     assert f"subset of {SUBSET} training images" in text
     assert f"{SUBSET} for training, {SUBSET} for validation, {SUBSET} for testing" in text

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from chainrule.display import Displayable
-from chainrule.errors import EvaluationError
+from chainrule.errors import ChainruleError, EvaluationError
 from chainrule.ops import ScalarMath, VectorMath
 
 if TYPE_CHECKING:
@@ -189,6 +189,21 @@ class Result(Displayable):
             "gradients": {name: json_number(v) for name, v in self.gradients.items()},
             "warnings": list(self.warnings),
         }
+
+
+def point_value(value: Any, what: str, needed_by: str) -> float:
+    """One number of a result evaluated at one point, for pictures and explanations.
+
+    >>> point_value(np.array([2.5]), "v1", "a picture")
+    2.5
+    """
+    if value is None:
+        raise ChainruleError(
+            f"{needed_by} needs the value of {what}: evaluate with keep_intermediates=True"
+        )
+    if np.size(value) != 1:
+        raise ChainruleError(f"{needed_by} shows one point: evaluate at single numbers, not arrays")
+    return float(np.ravel(value)[0])
 
 
 def json_number(value: Any) -> Any:

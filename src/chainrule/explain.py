@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result
+from chainrule.evaluate import Result, point_value
 from chainrule.graph import Graph
 from chainrule.ops import Op, VectorMath
 from chainrule.tables import aligned_table, markdown_table
@@ -228,13 +228,7 @@ class Section:
 
 
 def _scalar(value: Any, what: str) -> float:
-    if value is None:
-        raise ChainruleError(
-            f"the explanation needs the value of {what}: evaluate with keep_intermediates=True"
-        )
-    if np.size(value) != 1:
-        raise ChainruleError("the explanation is for one point: evaluate at numbers, not arrays")
-    return float(np.ravel(value)[0])
+    return point_value(value, what, "the explanation")
 
 
 def _quantity(notation: Notation, graph: Graph, index: int, values: list[Any] | None) -> Quantity:

@@ -65,7 +65,7 @@ from typing import Any, Literal
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result
+from chainrule.evaluate import Result, point_value
 from chainrule.graph import Graph, Node, NodeKind, format_number
 from chainrule.ops import VectorMath
 
@@ -185,13 +185,7 @@ def _expression(graph: Graph, node: Node) -> str:
 
 
 def _scalar(value: Any, what: str) -> float:
-    if value is None:
-        raise ChainruleError(
-            f"a picture needs the value of {what}: evaluate with keep_intermediates=True"
-        )
-    if np.size(value) != 1:
-        raise ChainruleError("a picture shows one point: evaluate at single numbers, not arrays")
-    return float(np.ravel(value)[0])
+    return point_value(value, what, "a picture")
 
 
 def _node_lines(graph: Graph, index: int, result: Result | None) -> tuple[TextLine, ...]:
