@@ -440,6 +440,10 @@ class ExplodingFacts:
         """The largest ``|w f'(w a)|`` over all ``a``: ``|w| max f'`` (at ``a`` = argmax / w)."""
         return abs(weight) * derivative_facts(self.activation).max_float
 
+    def amplifying_layers(self, weights: Sequence[float]) -> list[int]:
+        """The layers (1-based) whose factor can exceed 1 for some input."""
+        return [i for i, w in enumerate(weights, 1) if self.max_factor(w) > 1]
+
     def window(self, weight: float) -> tuple[float, float] | None:
         """The open interval of ``a`` where ``|w f'(w a)| > 1`` (None when empty).
 
@@ -476,9 +480,7 @@ class ExplodingFacts:
             facts["widest_window"] = {"weight": w, "width": width}
         if weights:
             facts["max_factor_per_layer"] = [self.max_factor(w) for w in weights]
-            facts["layers_able_to_amplify"] = [
-                i for i, w in enumerate(weights, 1) if self.max_factor(w) > 1
-            ]
+            facts["layers_able_to_amplify"] = self.amplifying_layers(weights)
         return facts
 
 
@@ -696,7 +698,7 @@ def _rows(analysis: ChainAnalysis) -> list[list[str]]:
 def _summary_lines(analysis: ChainAnalysis) -> list[str]:
     f = SYMBOLS[analysis.activation]
     explode = exploding_facts(analysis.activation)
-    amplifying = [i for i, w in enumerate(analysis.weights, 1) if explode.max_factor(w) > 1]
+    amplifying = explode.amplifying_layers(analysis.weights)
     agree = "agree" if analysis.agree else "DISAGREE"
     return [
         f"dy/dx by backpropagation: {analysis.backprop:.12g}",

@@ -29,6 +29,7 @@ Public API (used by ``chainrule gradients`` and the report):
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -273,18 +274,23 @@ class _Data:
 
 
 def _load(config: GradientConfig) -> _Data:
+    return _load_subset(config.data_dir, config.seed, config.train_size, config.probe_size)
+
+
+@functools.lru_cache(maxsize=1)  # a suite's experiments all train on the same images
+def _load_subset(data_dir: str | None, seed: int, train_size: int, probe_size: int) -> _Data:
     import torch
 
     from chainrule.mnist.data import load_mnist
     from chainrule.mnist.train import normalize
 
-    data_dir = Path(config.data_dir) if config.data_dir else None
-    images, labels = load_mnist("train", data_dir)
-    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed))
-    chosen = chosen[: config.train_size]
+    directory = Path(data_dir) if data_dir else None
+    images, labels = load_mnist("train", directory)
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    chosen = chosen[:train_size]
     train_x, train_y = normalize(images[chosen]), labels[chosen]
-    test_images, test_labels = load_mnist("test", data_dir)
-    probe = slice(0, config.probe_size)
+    test_images, test_labels = load_mnist("test", directory)
+    probe = slice(0, probe_size)
     return _Data(train_x, train_y, train_x[probe], train_y[probe], test_images, test_labels)
 
 

@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Container
 from typing import TYPE_CHECKING
 
@@ -57,9 +58,10 @@ class Displayable:
     ) -> dict[str, str]:
         """The views Jupyter chooses from (``include``/``exclude`` filter by MIME type)."""
         graph, result = self._display_subject()
+        drawn = functools.cache(lambda: svg(graph, result))  # one layout for both views
         views: dict[str, Callable[[], str]] = {
-            "image/svg+xml": lambda: svg(graph, result),
-            "text/markdown": lambda: markdown(graph, result),
+            "image/svg+xml": drawn,
+            "text/markdown": lambda: markdown(graph, result, drawn),
             "text/plain": lambda: plain_text(graph, result),
         }
         bundle: dict[str, str] = {}
@@ -97,14 +99,19 @@ def svg_image(svg_document: str, alt: str = "computational graph") -> str:
     return f"![{alt}](data:image/svg+xml;base64,{encoded})"
 
 
-def markdown(graph: Graph, result: Result | None) -> str:
-    """The picture, then the intermediate variables or the forward/backward tables."""
+def markdown(
+    graph: Graph, result: Result | None, drawn: Callable[[], str] | None = None
+) -> str:
+    """The picture, then the intermediate variables or the forward/backward tables.
+
+    ``drawn`` gives the picture's SVG when the caller has it already.
+    """
     from chainrule.explain import explain
     from chainrule.tables import to_markdown
 
     text = explain(graph, "markdown") if result is None else to_markdown(_one_point(result))
     try:
-        picture = svg_image(svg(graph, result))
+        picture = svg_image(drawn() if drawn else svg(graph, result))
     except ChainruleError:
         return text
     return f"{picture}\n\n{text}"

@@ -117,6 +117,15 @@ def _title_lines(drawing: Picture) -> list[tuple[str, float]]:
     return lines
 
 
+def _title_baselines(drawing: Picture) -> list[tuple[str, float, float]]:
+    """(text, font size, y of the baseline) of each title line, from the top."""
+    placed, line_top = [], 8.0
+    for text, size in _title_lines(drawing):
+        line_top += size * 1.45
+        placed.append((text, size, line_top - 0.3 * size))
+    return placed
+
+
 def scene(drawing: Picture) -> Scene:
     """Measure and lay out ``drawing``."""
     sizes = [node_size(node) for node in drawing.nodes]
@@ -291,11 +300,9 @@ def to_svg(scene_: Scene) -> str:
         f'<rect x="0" y="0" width="{_f(width)}" height="{_f(height)}" fill="white"/>',
         '<g class="title">',
     ]
-    baseline = 8.0
-    for text, size in _title_lines(scene_.picture):
-        baseline += size * 1.45
+    for text, size, baseline in _title_baselines(scene_.picture):
         lines.append(
-            f'<text x="{_f(width / 2)}" y="{_f(baseline - 0.3 * size)}" '
+            f'<text x="{_f(width / 2)}" y="{_f(baseline)}" '
             f'text-anchor="middle" font-size="{_f(size)}" fill="#111827" '
             f'xml:space="preserve">{escape(text)}</text>'
         )
@@ -350,12 +357,10 @@ def with_matplotlib(scene_: Scene, fmt: str) -> bytes:
 
 
 def _mpl_titles(axes: Any, scene_: Scene) -> None:
-    baseline = 8.0
-    for text, size in _title_lines(scene_.picture):
-        baseline += size * 1.45
+    for text, size, baseline in _title_baselines(scene_.picture):
         axes.text(
             scene_.width / 2,
-            baseline - 0.3 * size,
+            baseline,
             text,
             fontsize=size,
             ha="center",

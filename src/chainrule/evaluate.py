@@ -127,7 +127,7 @@ class Result(Displayable):
     @cached_property
     def gradients(self) -> dict[str, Any]:
         """d output / d input, for every input."""
-        grads = self._grads()
+        grads = self.node_grads()
         index = Program.of(self.graph).input_index
         if not isinstance(self.value, np.ndarray):
             return {name: grads[i] for name, i in index.items()}
@@ -157,7 +157,7 @@ class Result(Displayable):
 
     def grad_of(self, name: str) -> Any:
         """d output / d (the node called ``name``)."""
-        return self._grads()[self.graph.index(name)]
+        return self.node_grads()[self.graph.index(name)]
 
     def backward(self) -> list[Any]:
         """Run backpropagation again from scratch; the gradients do not accumulate."""
@@ -165,7 +165,8 @@ class Result(Displayable):
         self.__dict__.pop("gradients", None)
         return self.grads
 
-    def _grads(self) -> list[Any]:
+    def node_grads(self) -> list[Any]:
+        """d output / d node for every node, running backpropagation if it has not run."""
         return self.grads if self.grads is not None else self.backward()
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,6 +205,23 @@ def point_value(value: Any, what: str, needed_by: str) -> float:
     if np.size(value) != 1:
         raise ChainruleError(f"{needed_by} shows one point: evaluate at single numbers, not arrays")
     return float(np.ravel(value)[0])
+
+
+def point_partials(result: Result, index: int, needed_by: str) -> list[float]:
+    """d node / d argument at each argument position of a one-point result (IEEE, never raising).
+
+    >>> from chainrule import parse
+    >>> point_partials(parse("a / b").evaluate(a=1, b=2), 2, "a picture")
+    [0.5, -0.25]
+    """
+    graph = result.graph
+    node = graph.nodes[index]
+    assert node.op is not None
+    args = [np.float64(point_value(result.values[a], graph.nodes[a].name, needed_by))
+            for a in node.args]  # fmt: skip
+    out = np.float64(point_value(result.values[index], node.name, needed_by))
+    with np.errstate(all="ignore"):
+        return [float(p) for p in node.op.partials(VectorMath, out, *args)]
 
 
 def json_number(value: Any) -> Any:

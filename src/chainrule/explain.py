@@ -42,14 +42,12 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result, point_value
-from chainrule.graph import Graph
-from chainrule.ops import Op, VectorMath
+from chainrule.evaluate import Result, point_partials, point_value
+from chainrule.graph import Graph, pretty_infix, pretty_number
+from chainrule.ops import Op
 from chainrule.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
@@ -91,19 +89,12 @@ class Notation:
     """How names, numbers, operations and derivatives are written (plain text)."""
 
     times = " · "
-    _pretty: ClassVar[dict[str, str]] = {"*": "·", "-": "−"}
 
     def name(self, name: str) -> str:
         return name
 
     def number(self, value: float | None, digits: int = DIGITS) -> str:
-        if value is None:
-            return "—"
-        if math.isnan(value):
-            return "nan"
-        if value == 0:
-            return "0"  # never "−0"
-        return f"{value:.{digits}g}".replace("-", "−")
+        return "—" if value is None else pretty_number(value, digits)
 
     def partial(self, of: str, by: str) -> str:
         return f"∂{self.name(of)}/∂{self.name(by)}"
@@ -119,9 +110,7 @@ class Notation:
             shown = [f"({a.text})" if a.negative else a.text for a in args]
             if op.name == "neg":
                 return f"−{shown[0]}"
-            if op.name == "pow":
-                return f"{shown[0]}^{shown[1]}"
-            return f"{shown[0]} {self._pretty.get(op.symbol, op.symbol)} {shown[1]}"
+            return pretty_infix(op.symbol, shown[0], shown[1])
         return op.format([a.text for a in args])
 
     def formula(self, expr: sympy.Expr) -> str:
@@ -281,16 +270,11 @@ def forward_pass(result: Result, notation: Notation) -> Section:
 def local_partials(result: Result, index: int) -> dict[int, float]:
     """d node / d argument for each distinct non-constant argument (x*x: both summed)."""
     graph = result.graph
-    node = graph.nodes[index]
-    assert node.op is not None
-    args = [np.float64(_scalar(result.values[a], graph.nodes[a].name)) for a in node.args]
-    out = np.float64(_scalar(result.values[index], node.name))
-    with np.errstate(all="ignore"):
-        partials = node.op.partials(VectorMath, out, *args)
+    partials = point_partials(result, index, "the explanation")
     summed: dict[int, float] = {}
-    for arg, partial in zip(node.args, partials, strict=True):
+    for arg, partial in zip(graph.nodes[index].args, partials, strict=True):
         if graph.nodes[arg].kind != "constant":
-            summed[arg] = summed.get(arg, 0.0) + float(partial)
+            summed[arg] = summed.get(arg, 0.0) + partial
     return summed
 
 
@@ -348,15 +332,11 @@ def local_derivatives(
     )
 
 
-def _grads(result: Result) -> list[Any]:
-    return result.grads if result.grads is not None else result.backward()
-
-
 def backward_pass(
     result: Result, notation: Notation, formulas: dict[tuple[int, int], sympy.Expr] | None
 ) -> Section:
     graph = result.graph
-    grads = _grads(result)
+    grads = result.node_grads()
     out_index = graph.output
     out = graph.nodes[out_index].name
     equations = [Equation(notation.partial(out, out), ("1",))]
@@ -483,16 +463,12 @@ def sections(result: Result, notation: Notation, *, symbolic: bool = True) -> li
 # ---------------------------------------------------------------- layout
 
 
-def _title(graph: Graph) -> str:
-    return graph.source if graph.source is not None else str(graph).replace("\n", "; ")
-
-
 def _heading(parts: list[Section]) -> str:
     return "Worked solution" if len(parts) > 1 else "Computational graph"
 
 
 def _text(graph: Graph, parts: list[Section]) -> str:
-    lines = [f"{_heading(parts)}: {_title(graph)}"]
+    lines = [f"{_heading(parts)}: {graph.title}"]
     for number, part in enumerate(parts, 1):
         lines += ["", f"{number}. {part.title}" + (f" ({part.intro})" if part.intro else "")]
         lines += [f"  {' = '.join((eq.lhs, *eq.rhs))}" for eq in (*part.equations, *part.formulas)]
@@ -503,7 +479,7 @@ def _text(graph: Graph, parts: list[Section]) -> str:
 
 
 def _markdown(graph: Graph, parts: list[Section]) -> str:
-    lines = [f"### {_heading(parts)}: `{_title(graph).replace('`', '')}`"]
+    lines = [f"### {_heading(parts)}: `{graph.title.replace('`', '')}`"]
     for number, part in enumerate(parts, 1):
         lines += ["", f"#### {number}. {part.title}", ""]
         if part.intro:
@@ -555,7 +531,7 @@ def tex_escape(text: str) -> str:
 
 
 def _latex(graph: Graph, parts: list[Section], document: bool) -> str:
-    title = _title(graph)
+    title = graph.title
     lines = [rf"\section*{{{_heading(parts)}}}"]
     if r"\end{verbatim}" in title:
         lines.append(rf"\texttt{{{tex_escape(title)}}}")

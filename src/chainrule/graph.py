@@ -16,6 +16,7 @@ v2 = sigmoid(v1)
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Mapping, Sequence
@@ -75,12 +76,16 @@ class Graph(Displayable):
                 users[arg].append(index)
         return users
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        # Reversed, so that a name given twice (two constants "2") maps to its first node.
+        return {node.name: i for i, node in reversed(list(enumerate(self.nodes)))}
+
     def index(self, name: str) -> int:
         """The position of the node called ``name``."""
-        for position, node in enumerate(self.nodes):
-            if node.name == name:
-                return position
-        raise ChainruleError(f"the graph has no node called {name!r}")
+        if name not in self._positions:
+            raise ChainruleError(f"the graph has no node called {name!r}")
+        return self._positions[name]
 
     def equation(self, node: Node) -> str:
         """``v2 = a - v1``: the node's defining equation."""
@@ -99,9 +104,13 @@ class Graph(Displayable):
             return f"(no operations: the output is {self.nodes[self.output].name})"
         return "\n".join(self.equation(node) for node in self.equations)
 
+    @property
+    def title(self) -> str:
+        """The expression as the user typed it, or else the equations on one line."""
+        return self.source if self.source is not None else str(self).replace("\n", "; ")
+
     def __repr__(self) -> str:
-        text = self.source if self.source is not None else str(self).replace("\n", "; ")
-        return f"<Graph {text!r}: {len(self.equations)} operations>"
+        return f"<Graph {self.title!r}: {len(self.equations)} operations>"
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -223,6 +232,33 @@ def format_number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
+
+
+def pretty_number(value: float, digits: int = 6) -> str:
+    """A number as pictures and explanations show it: short, with a real minus sign.
+
+    >>> pretty_number(-28.0), pretty_number(1 / 3), pretty_number(2.5e-7), pretty_number(-0.0)
+    ('−28', '0.333333', '2.5e−07', '0')
+    """
+    if math.isnan(value):
+        return "nan"
+    if value == 0:
+        return "0"  # no "−0"
+    return f"{value:.{digits}g}".replace("-", "−")
+
+
+_PRETTY_SYMBOLS = {"*": "·", "-": "−"}
+
+
+def pretty_infix(symbol: str, left: str, right: str) -> str:
+    """``a − v1``, ``b · c``, and powers tight: ``c^3``.
+
+    >>> pretty_infix("*", "b", "c"), pretty_infix("^", "c", "3")
+    ('b · c', 'c^3')
+    """
+    if symbol == "^":
+        return f"{left}^{right}"
+    return f"{left} {_PRETTY_SYMBOLS.get(symbol, symbol)} {right}"
 
 
 def operation_names(nodes: Sequence[Node], names: str | Sequence[str]) -> list[str]:

@@ -254,7 +254,6 @@ class _Grid:
         for attempt in range(tries):
             self.columns = self._depth_first(shuffler if attempt else None)
             self._number()
-            self._number()
             count = self._improve()
             if best is None or count < best[0]:
                 best = (count, [list(c) for c in self.columns])

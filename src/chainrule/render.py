@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import math
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -62,12 +61,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result, point_value
-from chainrule.graph import Graph, Node, NodeKind, format_number
-from chainrule.ops import VectorMath
+from chainrule.evaluate import Result, point_partials, point_value
+from chainrule.graph import Graph, Node, NodeKind, format_number, pretty_infix, pretty_number
 
 Engine = Literal["auto", "dot", "builtin"]
 ENGINES: tuple[Engine, ...] = ("auto", "dot", "builtin")
@@ -142,7 +138,6 @@ ROLE_COLORS: dict[LineRole, str] = {"title": "#111827", "value": "#1e3a8a", "gra
 DETAIL_FONT_SIZE = 10  # the value and gradient lines, and edge labels
 TITLE_FONT_SIZE = 14
 EDGE_COLOR, EDGE_LABEL_COLOR = "#4b5563", "#6b21a8"
-_PRETTY_SYMBOLS = {"*": "·", "-": "−"}
 
 
 def style_of(node: PictureNode) -> Style:
@@ -153,32 +148,12 @@ def style_of(node: PictureNode) -> Style:
     return Style(style.shape, OUTPUT_FILL, OUTPUT_STROKE, OUTPUT_STROKE_WIDTH, style.font_size)
 
 
-def short_number(value: float) -> str:
-    """Up to 6 significant digits, with a real minus sign.
-
-    >>> short_number(-28.0), short_number(1 / 3), short_number(2.5e-7), short_number(-0.0)
-    ('−28', '0.333333', '2.5e−07', '0')
-    """
-    if math.isnan(value):
-        return "nan"
-    if value == 0:
-        return "0"  # no "−0"
-    return f"{value:.6g}".replace("-", "−")
-
-
-def _infix(symbol: str, left: str, right: str) -> str:
-    """``a − v1``, ``b · c``, and powers tight: ``c^3``."""
-    if symbol == "^":
-        return f"{left}^{right}"
-    return f"{left} {_PRETTY_SYMBOLS.get(symbol, symbol)} {right}"
-
-
 def _expression(graph: Graph, node: Node) -> str:
     """The right-hand side as printed: ``a − v1``, ``b · c``, ``sqrt(v2)``."""
     assert node.op is not None
     names = [graph.nodes[arg].name for arg in node.args]
     if node.op.infix:
-        return _infix(node.op.symbol, names[0], names[1])
+        return pretty_infix(node.op.symbol, names[0], names[1])
     if node.op.name == "neg":
         return f"−{names[0]}"
     return node.op.format(names)
@@ -193,15 +168,15 @@ def _node_lines(graph: Graph, index: int, result: Result | None) -> tuple[TextLi
     if node.kind == "constant":
         assert node.constant is not None
         named = node.name != format_number(node.constant)  # pi, not 4
-        plain = f" = {short_number(node.constant)}" if named else ""
+        plain = f" = {pretty_number(node.constant)}" if named else ""
         return (TextLine(node.name, plain, "title"),)
     first = TextLine(node.name, f" = {_expression(graph, node)}" if node.op else "", "title")
     if result is None:
         return (first,)
-    grads = result.grads if result.grads is not None else result.backward()
+    grads = result.node_grads()
     output = graph.nodes[graph.output].name
-    value = short_number(_scalar(result.values[index], node.name))
-    grad = short_number(_scalar(grads[index], f"∂{output}/∂{node.name}"))
+    value = pretty_number(_scalar(result.values[index], node.name))
+    grad = pretty_number(_scalar(grads[index], f"∂{output}/∂{node.name}"))
     return (
         first,
         TextLine("", f"value = {value}", "value"),
@@ -209,33 +184,22 @@ def _node_lines(graph: Graph, index: int, result: Result | None) -> tuple[TextLi
     )
 
 
-def _local_derivatives(graph: Graph, index: int, result: Result) -> list[float]:
-    """d node / d argument for each argument position (IEEE inf/nan, never raising)."""
-    node = graph.nodes[index]
-    assert node.op is not None
-    args = [np.float64(_scalar(result.values[arg], graph.nodes[arg].name)) for arg in node.args]
-    out = np.float64(_scalar(result.values[index], node.name))
-    with np.errstate(all="ignore"):
-        partials = node.op.partials(VectorMath, out, *args)
-    return [float(p) for p in partials]
-
-
 def _edge_label(graph: Graph, source: int, target: int, partials: list[float]) -> str:
     node = graph.nodes[target]
     mine = [p for arg, p in zip(node.args, partials, strict=True) if arg == source]
     head = f"∂{node.name}/∂{graph.nodes[source].name} = "
     if len(mine) == 1:
-        return head + short_number(mine[0])
-    terms = [short_number(p) for p in mine]
+        return head + pretty_number(mine[0])
+    terms = [pretty_number(p) for p in mine]
     shown = " + ".join(t if not t.startswith("−") else f"({t})" for t in terms)
-    return f"{head}{shown} = {short_number(sum(mine))}"
+    return f"{head}{shown} = {pretty_number(sum(mine))}"
 
 
 def _edges(graph: Graph, result: Result | None) -> Iterator[PictureEdge]:
     for index, node in enumerate(graph.nodes):
         if node.op is None:
             continue
-        partials = _local_derivatives(graph, index, result) if result is not None else []
+        partials = point_partials(result, index, "a picture") if result is not None else []
         for source in dict.fromkeys(node.args):  # x * x: one edge, both partials summed
             label = ""
             if result is not None and graph.nodes[source].kind != "constant":
@@ -276,7 +240,7 @@ def _formula(graph: Graph) -> str | None:
             # a − (b − c) and a / (b · c) need parentheses; (a^b)^c does too.
             right_needs = strength + (node.op.name in ("sub", "div"))
             left_needs = strength + (node.op.name == "pow")
-            text = _infix(
+            text = pretty_infix(
                 node.op.symbol,
                 _operand(str(left), left_strength, left_needs),
                 _operand(str(right), right_strength, right_needs),
@@ -303,7 +267,7 @@ def _subtitle(graph: Graph, result: Result | None) -> str:
     if result is None or not graph.inputs:
         return ""
     pairs = [
-        f"{name} = {short_number(_scalar(result.values[graph.index(name)], name))}"
+        f"{name} = {pretty_number(_scalar(result.values[graph.index(name)], name))}"
         for name in graph.inputs
     ]
     text = "at " + ", ".join(pairs)

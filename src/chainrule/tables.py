@@ -40,7 +40,7 @@ def number(value: Any) -> str:
 
 def _rows(result: Result) -> tuple[list[list[str]], list[list[str]]]:
     """(forward rows, backward rows) for every node that is not a constant."""
-    graph, grads = result.graph, result.grads or result.backward()
+    graph, grads = result.graph, result.node_grads()
     order = [i for i, node in enumerate(graph.nodes) if node.kind != "constant"]
     forward = [
         [graph.nodes[i].name, graph.expr(graph.nodes[i]) if graph.nodes[i].op else "input",
@@ -64,13 +64,9 @@ def aligned_table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _title(graph: Graph) -> str:
-    return graph.source if graph.source is not None else str(graph).replace("\n", "; ")
-
-
 def structure_text(graph: Graph) -> str:
     """The intermediate variables only (no values given)."""
-    lines = [f"expression: {_title(graph)}", "", "intermediate variables"]
+    lines = [f"expression: {graph.title}", "", "intermediate variables"]
     lines += [f"  {line}" for line in str(graph).splitlines()]
     lines += ["", f"inputs: {', '.join(graph.inputs) or '(none)'}"]
     return "\n".join(lines)
@@ -81,7 +77,7 @@ def to_text(result: Result) -> str:
     graph = result.graph
     out = graph.nodes[graph.output].name
     forward, backward = _rows(result)
-    lines = [f"expression: {_title(graph)}", "", "intermediate variables"]
+    lines = [f"expression: {graph.title}", "", "intermediate variables"]
     lines += [f"  {line}" for line in str(graph).splitlines()]
     lines += ["", "forward pass", *aligned_table(["node", "expression", "value"], forward)]
     lines += ["", f"backward pass (d {out} / d node)"]
@@ -93,15 +89,16 @@ def to_text(result: Result) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
-    """A GitHub Markdown table; ``|`` inside a cell is escaped.
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A GitHub Markdown table; ``|`` inside a cell is escaped, a line break is a space.
 
     >>> markdown_table(["node", "value"], [["v1", "-28"]])
     ['| node | value |', '|---|---|', '| v1 | -28 |']
     """
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-                    for row in rows]
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+    return [line(header), "|" + "---|" * len(header), *map(line, rows)]
 
 
 def to_markdown(result: Result) -> str:
@@ -109,7 +106,7 @@ def to_markdown(result: Result) -> str:
     graph = result.graph
     out = graph.nodes[graph.output].name
     forward, backward = _rows(result)
-    lines = [f"**Expression:** `{_title(graph)}`", "", "**Intermediate variables**", ""]
+    lines = [f"**Expression:** `{graph.title}`", "", "**Intermediate variables**", ""]
     lines += [f"- `{line}`" for line in str(graph).splitlines()]
     lines += ["", "**Forward pass**", "", *markdown_table(["node", "expression", "value"],
                                                            [[f"`{r[0]}`", f"`{r[1]}`", r[2]]

@@ -53,12 +53,21 @@ EXPLAINED_FORMATS = ("text", "markdown", "latex")
 _ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^,]+?)\s*(?:,|$)")
 
 
-def parse_values(text: str) -> dict[str, float]:
+def parse_values(*texts: str) -> dict[str, float]:
     """``a=2,b=-7.5`` -> ``{"a": 2.0, "b": -7.5}``, with a clear error otherwise.
 
-    >>> parse_values("a=2, b=-7")
-    {'a': 2.0, 'b': -7.0}
+    Several texts (``--at`` given more than once) add up; a later value wins.
+
+    >>> parse_values("a=2, b=-7", "c=4")
+    {'a': 2.0, 'b': -7.0, 'c': 4.0}
     """
+    values: dict[str, float] = {}
+    for text in texts:
+        values.update(_assignments(text))
+    return values
+
+
+def _assignments(text: str) -> dict[str, float]:
     values: dict[str, float] = {}
     position = 0
     while position < len(text):
@@ -151,9 +160,7 @@ def render(args: argparse.Namespace, graph: Graph, result: Result | None) -> str
 
 def run(args: argparse.Namespace) -> int:
     graph = load_graph(args)
-    values: dict[str, float] = {}
-    for text in args.at:
-        values.update(parse_values(text))
+    values = parse_values(*args.at)
     result = graph.evaluate(values, allow_nan=args.allow_nan) if args.at else None
     with using(args.renderer):
         rendered = render(args, graph, result)

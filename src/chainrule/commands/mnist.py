@@ -11,7 +11,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from chainrule.errors import ChainruleError
 
@@ -56,13 +56,6 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     from chainrule.mnist import config as config_module
 
     helps = config_module.field_help()
-    literals = {
-        "ModelName": config_module.ModelName,
-        "OptimizerName": config_module.OptimizerName,
-        "ScheduleName": config_module.ScheduleName,
-        "DeviceName": config_module.DeviceName,
-        "PrecisionName": config_module.PrecisionName,
-    }
     group = parser.add_argument_group("config overrides (default: the preset's value)")
     for field in dataclasses.fields(config_module.TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -73,8 +66,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             options["action"] = argparse.BooleanOptionalAction
         elif kind == "tuple[int, ...]":
             options.update(type=int, nargs="+", metavar="N")
-        elif kind in literals:
-            options["choices"] = get_args(literals[kind])
+        elif kind in config_module.LITERALS:
+            options["choices"] = config_module.LITERALS[kind]
         else:
             options["type"] = {"int": int, "float": float}.get(kind, str)
             options["metavar"] = "DIR" if field.name == "data_dir" else kind.upper()
@@ -89,7 +82,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     for name in values:
         given = getattr(args, name, None)
         if given is not None:
-            values[name] = tuple(given) if isinstance(given, list) else given
+            values[name] = given  # from_dict makes lists tuples
     return TrainConfig.from_dict(values)
 
 

@@ -50,14 +50,12 @@ def register(subcommands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainrule.report.build import ReportOptions, build_report
+    from chainrule.report.build import CACHE_FOLDER, ReportOptions, build_report
 
-    values: dict[str, float] = {}
-    for text in args.at:
-        values.update(parse_values(text))
     options = ReportOptions(
-        out=Path(args.out), expressions=tuple(args.expr), at=values, budget=args.budget,
-        fresh=args.fresh, quiet=args.quiet, authors=tuple(args.author), pdf=args.pdf,
+        out=Path(args.out), expressions=tuple(args.expr), at=parse_values(*args.at),
+        budget=args.budget, fresh=args.fresh, quiet=args.quiet, authors=tuple(args.author),
+        pdf=args.pdf,
     )
     outcome = build_report(options)
     for problem in outcome.problems:
@@ -69,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if outcome.failed:
         print(
             f"error: {len(outcome.failed)} part(s) failed (see the notes in the report and "
-            f"{Path(args.out) / '.cache'}/*.error.log); the rest of the report was written",
+            f"{Path(args.out) / CACHE_FOLDER}/*.error.log); the rest of the report was written",
             file=sys.stderr,
         )
         return 1

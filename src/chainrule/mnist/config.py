@@ -106,7 +106,7 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
         if not checks[kind](value):
             raise ChainruleError(f"config field {name!r} must be {kind}, got {value!r}")
         return float(value) if kind == "float" else value
-    choices = _LITERALS[kind]
+    choices = LITERALS[kind]
     if value not in choices:
         raise ChainruleError(f"config field {name!r} must be one of {', '.join(choices)}")
     return value
@@ -124,7 +124,7 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
-_LITERALS: dict[str, tuple[str, ...]] = {
+LITERALS: dict[str, tuple[str, ...]] = {
     "ModelName": get_args(ModelName),
     "OptimizerName": get_args(OptimizerName),
     "ScheduleName": get_args(ScheduleName),

@@ -120,6 +120,16 @@ def read_idx(path: Path, sha256: str | None = None) -> torch.Tensor:
     return parse_idx(data, str(path))
 
 
+def idx_spellings(data_dir: Path, stem: str) -> list[Path]:
+    """Where an IDX file may be: standard or dotted name, gzipped or raw.
+
+    >>> [p.name for p in idx_spellings(Path("."), "t10k-labels-idx1-ubyte")][::2]
+    ['t10k-labels-idx1-ubyte.gz', 't10k-labels.idx1-ubyte.gz']
+    """
+    dotted = stem.replace("-idx", ".idx")
+    return [data_dir / f"{name}{ext}" for name in (stem, dotted) for ext in (".gz", "")]
+
+
 def find_idx_files(data_dir: Path, split: Split) -> tuple[Path, Path]:
     """The images and labels files of ``split`` in ``data_dir`` (``.gz`` or raw).
 
@@ -130,9 +140,7 @@ def find_idx_files(data_dir: Path, split: Split) -> tuple[Path, Path]:
     found: list[Path] = []
     missing: list[str] = []
     for stem in IDX_NAMES[split]:
-        dotted = stem.replace("-idx", ".idx")
-        candidates = [data_dir / f"{name}{ext}" for name in (stem, dotted) for ext in (".gz", "")]
-        path = next((c for c in candidates if c.is_file()), None)
+        path = next((c for c in idx_spellings(data_dir, stem) if c.is_file()), None)
         if path is None:
             missing.append(f"{stem}.gz")
         else:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from chainrule.errors import ChainruleError
 from chainrule.files import atomic_path
+from chainrule.mnist.data import idx_spellings
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -56,22 +57,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "chainrule" / "mnist"
 
 
-def md5_of(path: Path) -> str:
-    """Hex MD5 of a file, read in chunks.
-
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "x"
-    >>> _ = path.write_bytes(b"abc")
-    >>> md5_of(path)
-    '900150983cd24fb0d6963f7d28e17f72'
-    """
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def missing_files(data_dir: Path, names: Sequence[str]) -> list[str]:
     """The names in ``names`` that ``data_dir`` lacks in every spelling the loader reads.
 
@@ -81,13 +66,11 @@ def missing_files(data_dir: Path, names: Sequence[str]) -> list[str]:
     >>> missing_files(Path("/nonexistent"), ["t10k-labels-idx1-ubyte.gz"])
     ['t10k-labels-idx1-ubyte.gz']
     """
-    return [name for name in names if not any(p.is_file() for p in _spellings(data_dir, name))]
-
-
-def _spellings(data_dir: Path, name: str) -> list[Path]:
-    stem = name.removesuffix(".gz")
-    dotted = stem.replace("-idx", ".idx")
-    return [data_dir / f"{base}{ext}" for base in (stem, dotted) for ext in (".gz", "")]
+    return [
+        name
+        for name in names
+        if not any(p.is_file() for p in idx_spellings(data_dir, name.removesuffix(".gz")))
+    ]
 
 
 def offline_advice(data_dir: Path, names: Sequence[str]) -> str:

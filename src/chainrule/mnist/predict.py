@@ -414,11 +414,6 @@ def load_digit(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
 # ---------------------------------------------------------------- prediction
 
 
-def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]]) -> list[Prediction]:
-    """Read, preprocess and classify image files (one digit each)."""
-    return classify(model, paths, [load_digit(path) for path in paths])
-
-
 def classify(
     model: nn.Module,
     paths: Sequence[str | os.PathLike[str]],

@@ -276,7 +276,7 @@ def load_checkpoint(path: Path | str) -> tuple[nn.Module, TrainConfig]:
     state = read_checkpoint(Path(path))
     config = TrainConfig.from_dict(state["config"])
     model = build_model(config)
-    weights = state["ema"]["model"] if state.get("ema") else state["model"]
+    weights = evaluated_weights(state)
     try:
         model.load_state_dict(weights)
     except (RuntimeError, KeyError, TypeError) as error:
@@ -284,6 +284,12 @@ def load_checkpoint(path: Path | str) -> tuple[nn.Module, TrainConfig]:
         message = f"{path}: weights do not fit the {config.model} model ({first_line})"
         raise ChainruleError(message) from None
     return model.eval(), config
+
+
+def evaluated_weights(state: dict[str, Any]) -> dict[str, Any]:
+    """The weights a checkpoint is evaluated with: the averaged ones when it kept an EMA."""
+    weights: dict[str, Any] = state["ema"]["model"] if state.get("ema") else state["model"]
+    return weights
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -555,7 +561,7 @@ class Trainer:
         best_path = path.with_name("best.pt")
         if best_path.is_file():
             best = read_checkpoint(best_path)
-            self.best_weights = best["ema"]["model"] if best.get("ema") else best["model"]
+            self.best_weights = evaluated_weights(best)
         return int(state["epoch"])
 
     # -- the run

@@ -36,7 +36,16 @@ from chainrule.files import write_atomic
 FORMAT = 1
 """Bumped when what a part stores changes shape."""
 
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def safe_name(part: str) -> str:
+    """A part id as a file name.
+
+    >>> safe_name("1.2 A/B")
+    '1.2_A_B'
+    """
+    return _UNSAFE.sub("_", part)
 
 
 def module_file(module: str) -> Path | None:
@@ -131,7 +140,7 @@ class Cache:
         self.folder = folder
 
     def _file(self, part: str) -> Path:
-        return self.folder / f"{_SAFE_NAME.sub('_', part)}.json"
+        return self.folder / f"{safe_name(part)}.json"
 
     def load(self, part: str, key: str) -> Any | None:
         """The stored value if its key matches, else None (also for an unreadable file)."""

@@ -63,21 +63,8 @@ def train_config(budget: Budget, preset: str) -> Any:
 
 def parts(budget: Budget) -> list[Part]:
     """The baseline and the best model (separately cached), then the comparison of the two."""
-    from chainrule.mnist.config import asdict
-
     roles = (("baseline", budget.baseline_preset), ("best", budget.best_preset))
-    trained = [
-        Part(
-            f"1.4-{role}-{preset}-{budget.name}",
-            f"1.4 training the {role} network (preset {preset})",
-            _runner(budget, role, preset),
-            {"config": asdict(train_config(budget, preset)), "role": role},
-            TRAINING_MODULES,
-            budget.estimates[role],
-            present=present_model,
-        )
-        for role, preset in roles
-    ]
+    trained = [_training_part(budget, role, preset) for role, preset in roles]
     best = trained[1].id
     evaluation = Part(
         f"{best}-evaluation", "1.4 the best model on the test set: confusion matrix, mistakes",
@@ -92,9 +79,26 @@ def parts(budget: Budget) -> list[Part]:
     return [*trained, evaluation, comparison]
 
 
-def _runner(budget: Budget, role: str, preset: str) -> Any:
+def _training_part(budget: Budget, role: str, preset: str) -> Part:
+    from chainrule.mnist.config import asdict
+
+    part_id = f"1.4-{role}-{preset}-{budget.name}"
+    return Part(
+        part_id,
+        f"1.4 training the {role} network (preset {preset})",
+        _runner(budget, role, preset, part_id),
+        {"config": asdict(train_config(budget, preset)), "role": role},
+        TRAINING_MODULES,
+        budget.estimates[role],
+        present=present_model,
+    )
+
+
+def _runner(budget: Budget, role: str, preset: str, part_id: str) -> Any:
     def run(ctx: PartContext) -> PartOutput:
-        facts = train_model(budget, preset, ctx, f"1.4-{role}-{preset}-{budget.name}")
+        facts = train_model(budget, preset, ctx, part_id)
+        if role == "baseline":  # the data is described once, with the baseline
+            facts.update(data_facts(train_config(budget, preset)))
         return PartOutput([], {**facts, "role": role})
 
     return run
@@ -230,7 +234,6 @@ def train_model(budget: Budget, preset: str, ctx: PartContext, part_id: str) -> 
     result = train(config, out_dir=ctx.keep(part_id), progress=ctx.show_progress)
     modules = list(result.model.modules())
     return {
-        **data_facts(config),
         "preset": preset, "config": asdict(config), "test_accuracy": float(result.test_accuracy),
         "val_accuracy": None if result.val_accuracy is None else float(result.val_accuracy),
         "seconds": float(result.seconds), "parameters": count_parameters(result.model),
@@ -289,12 +292,11 @@ def comparison_part(ctx: PartContext) -> PartOutput:
 
     runs = [facts for facts in ctx.facts.values() if "epochs" in facts]
     rows = tuple(
-        (role, run["preset"], f"{run['parameters']:,}", num(run["seconds"], 3),
+        (run["role"], run["preset"], f"{run['parameters']:,}", num(run["seconds"], 3),
          percent(run["test_accuracy"]))
-        for role, run in zip(("baseline", "best"), runs, strict=False)
+        for run in runs
     )
-    curves = {f"{role} ({run['preset']})": run["epochs"]
-              for role, run in zip(("baseline", "best"), runs, strict=False)}
+    curves = {f"{run['role']} ({run['preset']})": run["epochs"] for run in runs}
     blocks: list[Block] = [
         Heading("Learning curves and comparison", 3, "model-comparison"),
         Table(("model", "preset", "parameters", "training time (s)", "test accuracy"), rows,

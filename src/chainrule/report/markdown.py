@@ -42,6 +42,7 @@ from chainrule.report.document import (
     Table,
     anchor,
 )
+from chainrule.tables import markdown_table
 
 ASSETS = "assets"
 """Folder, beside report.md, that holds its pictures."""
@@ -69,10 +70,6 @@ def _contents(document: Document) -> str:
         indent = "  " * (heading.level - 2)
         entries.append(f"{indent}- [{heading.text}](#{anchor(heading)})")
     return "\n".join(entries)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 class _Writer:
@@ -108,11 +105,7 @@ class _Writer:
         )
 
     def table(self, block: Table) -> str:
-        lines = [
-            "| " + " | ".join(_cell(c) for c in block.header) + " |",
-            "|" + "---|" * len(block.header),
-        ]
-        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in block.rows]
+        lines = markdown_table(block.header, block.rows)
         if block.caption:
             lines += ["", f"*{block.caption}*"]
         return "\n".join(lines)

@@ -22,7 +22,6 @@ note in the report; the parts before and after it keep their results.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import time
@@ -33,12 +32,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chainrule.errors import ChainruleError
-from chainrule.report.cache import Cache, cache_key
+from chainrule.files import write_atomic
+from chainrule.report.cache import Cache, cache_key, safe_name
 from chainrule.report.document import Block, Note, from_json, to_json
 from chainrule.report.progress import Progress
 
 Status = Literal["ran", "cached", "failed"]
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 REPORT_MODULES = ("chainrule.report.document", "chainrule.report.parts")
 """Modules every part's output depends on (the shape of what it stores)."""
@@ -63,7 +62,7 @@ class PartContext:
 
     def keep(self, part: str) -> Path:
         """The folder where ``part`` keeps its files (emptied before the part runs)."""
-        return self.files / _SAFE.sub("_", part)
+        return self.files / safe_name(part)
 
 
 @dataclass(frozen=True)
@@ -126,9 +125,8 @@ def _failure(part: Part, problem: Exception, cache: Cache) -> tuple[PartOutput, 
         message = str(problem)
     else:
         message = f"{type(problem).__name__}: {problem}".strip()
-    log = cache.folder / f"{part.id}.error.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("".join(traceback.format_exception(problem)), encoding="utf-8")
+    log = cache.folder / f"{safe_name(part.id)}.error.log"
+    write_atomic(log, "".join(traceback.format_exception(problem)))
     note = Note(
         f"**This part could not be computed** ({part.title}): {message}. "
         "The rest of the report is complete; run the command again to retry this part.",
@@ -181,14 +179,20 @@ def run_parts(
 ) -> dict[str, PartResult]:
     """Run (or reuse) every part in order; one part's failure never stops the others."""
     done: dict[str, PartResult] = {}
-    if not fresh:  # parts that read no facts: known cached up front, for the time-left estimate
-        for part in parts:
-            if not part.uses and _cached(cache, part, _key(part, {})) is not None:
-                progress.expect_cached(part.id)
+    # Parts that read no facts: known cached up front, for the time-left estimate.
+    independent = {
+        part.id: _cached(cache, part, _key(part, {})) for part in parts if not (fresh or part.uses)
+    }
+    for part_id, output in independent.items():
+        if output is not None:
+            progress.expect_cached(part_id)
     for part in parts:
         facts = {used: done[used].output.facts for used in part.uses if used in done}
         key = _key(part, facts)
-        reused = None if fresh else _cached(cache, part, key)
+        if part.id in independent:
+            reused = independent[part.id]
+        else:
+            reused = None if fresh else _cached(cache, part, key)
         if reused is not None:
             progress.expect_cached(part.id)
         progress.begin(part.id, part.title)
