@@ -5,7 +5,7 @@ Graphs, each with values and gradients (so every edge carries a label):
   tree N                  a random expression over 8 inputs, N operations, little reuse
   chain N                 x·x·…·x, N products all reusing x: edges cross many layers
 
-For each: the layers its edges cross in all (chainrule.layout.total_span, what
+For each: the layers its edges cross in all (chainrule.show.layout.total_span, what
 ``auto`` compares with DOT_SPAN_LIMIT), then seconds for dot (SVG), the built-in
 SVG and the built-in PNG. dot runs with a timeout; ">T" means it did not finish.
 
@@ -21,8 +21,8 @@ import time
 
 import chainrule
 from chainrule import Graph, GraphBuilder
-from chainrule.layout import total_span
-from chainrule.render import DOT_SPAN_LIMIT, dot_program, picture, render, to_dot
+from chainrule.show.layout import total_span
+from chainrule.show.render import DOT_SPAN_LIMIT, dot_program, picture, render, to_dot
 
 SHEET = {
     "A": r"(a - (b \cdot c)) \cdot d",

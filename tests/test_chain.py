@@ -12,10 +12,10 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule import chain
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
-from chainrule.sweeps import chain_gradients, depth_sweep
+from chainrule.vanishing import chain
+from chainrule.vanishing.sweeps import chain_gradients, depth_sweep
 
 weights_lists = st.lists(st.floats(-8.0, 8.0, allow_nan=False), min_size=1, max_size=12)
 inputs = st.floats(-5.0, 5.0, allow_nan=False)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chainrule import deepnet
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
+from chainrule.vanishing import deepnet
 
 pytestmark = pytest.mark.slow  # trains real networks on MNIST: seconds, not milliseconds
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from chainrule import ChainruleError, Result, parse
 from chainrule.cli import main
-from chainrule.explain import Notation, explain, local_partials
+from chainrule.show.explain import Notation, explain, local_partials
 from test_symbolic import Tree, trees
 
 SHEET = {

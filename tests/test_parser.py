@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule import ParseError, parse
-from chainrule.ops import FUNCTIONS
+from chainrule.core.ops import FUNCTIONS
 
 
 def value(text: str, **values: float) -> float:

@@ -177,7 +177,7 @@ def test_expensive_parts_do_not_depend_on_the_presentation() -> None:
     assert "1.4-best-best-full" in {p.id for p in expensive}
     for part in expensive:
         closure = {m for module in part.modules for m in module_closure(module)}
-        assert "chainrule.mnist.train" in closure or "chainrule.chain_plots" in closure
+        assert "chainrule.mnist.train" in closure or "chainrule.vanishing.plots" in closure
         assert not any(m.startswith("chainrule.report") for m in closure), part.id
 
 

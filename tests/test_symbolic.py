@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule import OPS, ChainruleError, Graph, GraphBuilder, parse
-from chainrule.ops import ScalarMath
-from chainrule.symbolic import evaluate, symbolic_gradients, to_sympy
-from chainrule.verify import error
+from chainrule.core.ops import ScalarMath
+from chainrule.verify.symbolic import evaluate, symbolic_gradients, to_sympy
+from chainrule.verify.threeway import error
 
 a, b, c, d = sympy.symbols("a b c d", real=True)
 
@@ -66,12 +66,12 @@ def test_large_graphs_are_not_simplified_and_huge_ones_refused() -> None:
 
 
 def test_simplify_gives_up_after_its_time_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    import chainrule.symbolic
+    import chainrule.verify.symbolic
 
     graph = parse("(x^2 - 1)/(x - 1)")
     raw = symbolic_gradients(graph, simplify=False)["x"]
     assert symbolic_gradients(graph, simplify=True)["x"] == 1 != raw
-    monkeypatch.setattr(chainrule.symbolic, "SIMPLIFY_SECONDS", 1e-6)
+    monkeypatch.setattr(chainrule.verify.symbolic, "SIMPLIFY_SECONDS", 1e-6)
     assert symbolic_gradients(graph, simplify=True)["x"] == raw
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chainrule import OPS, GraphBuilder, Op, parse
 from chainrule.errors import ChainruleError
-from chainrule.verify import error, finite_difference, torch_gradients, verification_table
+from chainrule.verify.threeway import error, finite_difference, torch_gradients, verification_table
 
 NAMES = ("x", "y")
 coordinates = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_subnormal=False)

@@ -7,11 +7,27 @@
 (30.0, 7.0)
 """
 
+from collections.abc import Container
+from typing import Any
+
+from chainrule.core import hooks
+from chainrule.core.evaluate import Result, Step
+from chainrule.core.graph import Graph, GraphBuilder, Node
+from chainrule.core.ops import OPS, Op
+from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, EvaluationError, ParseError
-from chainrule.evaluate import Result, Step
-from chainrule.graph import Graph, GraphBuilder, Node
-from chainrule.ops import OPS, Op
-from chainrule.parser import parse
+
+
+def _notebook_view(
+    subject: Any, include: Container[str] | None, exclude: Container[str] | None
+) -> dict[str, str]:
+    # Imported on first display, so that importing chainrule stays light.
+    from chainrule.show.notebook import mimebundle
+
+    return mimebundle(subject, include, exclude)
+
+
+hooks.mimebundle = _notebook_view
 
 __all__ = [
     "OPS",

@@ -76,7 +76,7 @@ def register(subcommands: Any) -> None:
 
 def chain_weights(args: argparse.Namespace) -> list[float]:
     """The weights the options ask for, checked against ``--depth``."""
-    from chainrule.chain import parse_numbers, random_weights
+    from chainrule.vanishing.chain import parse_numbers, random_weights
 
     if args.weights:
         weights = parse_numbers(",".join(args.weights), "--weights")
@@ -88,8 +88,8 @@ def chain_weights(args: argparse.Namespace) -> list[float]:
 
 
 def analysis_for(args: argparse.Namespace) -> Any:
-    """The :class:`~chainrule.chain.ChainAnalysis` the options describe."""
-    from chainrule import chain
+    """The :class:`~chainrule.vanishing.chain.ChainAnalysis` the options describe."""
+    from chainrule.vanishing import chain
 
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
     if args.example == "exploding":
@@ -101,7 +101,7 @@ def analysis_for(args: argparse.Namespace) -> Any:
 
 
 def render(analysis: Any, form: str) -> str:
-    from chainrule import chain
+    from chainrule.vanishing import chain
 
     if form == "json":
         return json.dumps(analysis.to_dict(), indent=2, allow_nan=False, ensure_ascii=False)
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from chainrule.chain_plots import write_all
+    from chainrule.vanishing.plots import write_all
 
     if args.seeds < 1:
         raise ChainruleError(f"--seeds must be at least 1, got {args.seeds}")

@@ -5,15 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from chainrule.parser import parse
-from chainrule.tables import to_text
-
-SHEET_VALUES = {"a": 2.0, "b": -7.0, "c": 4.0, "d": 1.0}
-SHEET_EXPRESSIONS = {
-    "A": r"(a - (b \cdot c)) \cdot d",
-    "B": r"\sqrt{a + b + c^3} + \log\left(\frac{a}{d}\right)",
-    "C": r"d - \exp^{(a+b) \cdot c}",
-}
+from chainrule.core.parser import parse
+from chainrule.sheet import SHEET_EXPRESSIONS, SHEET_VALUES
+from chainrule.show.tables import to_text
 
 
 def register(subcommands: Any) -> None:

@@ -75,8 +75,8 @@ def register(subcommands: Any) -> None:
 
 
 def config_from(args: argparse.Namespace) -> Any:
-    """The :class:`~chainrule.deepnet.GradientConfig` of the options, validated."""
-    from chainrule.deepnet import GradientConfig
+    """The :class:`~chainrule.vanishing.deepnet.GradientConfig` of the options, validated."""
+    from chainrule.vanishing.deepnet import GradientConfig
 
     return GradientConfig(
         depth=args.depth,
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     if args.suite:
         return _suite(args, config)
-    from chainrule.deepnet import run_experiment
+    from chainrule.vanishing.deepnet import run_experiment
 
     out = Path(args.out) if args.out else DEFAULT_OUT / slug(config.label())
     report = run_experiment(config)
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(document)
     elif args.format == "markdown":
-        from chainrule.deepnet import comparison_table
+        from chainrule.vanishing.deepnet import comparison_table
 
         print(comparison_table([report], markdown=True) + "\n\n" + report.summary())
     else:
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _suite(args: argparse.Namespace, base: Any) -> int:
-    from chainrule import deepnet
+    from chainrule.vanishing import deepnet
 
     out = Path(args.out) if args.out else DEFAULT_OUT / "suite"
     if base.clip is not None or base.batchnorm:

@@ -10,17 +10,17 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from chainrule.core.evaluate import Result
+from chainrule.core.graph import Graph
+from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result
 from chainrule.files import write_atomic
-from chainrule.graph import Graph
-from chainrule.parser import parse
-from chainrule.render import ENGINES, PICTURE_FORMATS, using
-from chainrule.render import render as draw_picture
-from chainrule.tables import structure_text, to_json, to_markdown, to_text
+from chainrule.show.render import ENGINES, PICTURE_FORMATS, using
+from chainrule.show.render import render as draw_picture
+from chainrule.show.tables import structure_text, to_json, to_markdown, to_text
 
 if TYPE_CHECKING:
-    from chainrule.explain import Format
+    from chainrule.show.explain import Format
 
 
 def _evaluated(graph: Graph, result: Result | None) -> Result:
@@ -31,7 +31,7 @@ def _evaluated(graph: Graph, result: Result | None) -> Result:
 
 
 def _explained(graph: Graph, result: Result | None, fmt: Format) -> str:
-    from chainrule.explain import explain
+    from chainrule.show.explain import explain
 
     return explain(result if result is not None else graph, fmt)
 
@@ -146,7 +146,7 @@ def render(args: argparse.Namespace, graph: Graph, result: Result | None) -> str
     if args.explain and fmt in EXPLAINED_FORMATS:
         return _explained(graph, result, fmt)
     if (args.explain or args.symbolic) and fmt == "json":
-        from chainrule.symbolic import with_symbolic
+        from chainrule.verify.symbolic import with_symbolic
 
         document = with_symbolic(_evaluated(graph, result).to_dict(), graph)
         return json.dumps(document, indent=2, allow_nan=False)

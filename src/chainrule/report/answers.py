@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chainrule.explain import tex_name
 from chainrule.report.budget import Budget
 from chainrule.report.document import Answer, Block, Paragraph
 from chainrule.report.numbers import num, percent, tex_num
 from chainrule.report.parts import Part, PartContext, PartOutput
+from chainrule.show.explain import tex_name
 
 MODULES = ("chainrule.report.answers",)
 """The code of the answers (and all it imports, see :func:`.cache.source_digest`)."""

@@ -8,13 +8,13 @@ what the others stored.
 
 >>> import tempfile
 >>> cache = Cache(Path(tempfile.mkdtemp()))
->>> key = cache_key("demo", {"x": 1}, ["chainrule.graph"])
+>>> key = cache_key("demo", {"x": 1}, ["chainrule.core.graph"])
 >>> cache.load("demo", key) is None
 True
 >>> cache.store("demo", key, {"facts": {"y": 2}})
 >>> cache.load("demo", key)
 {'facts': {'y': 2}}
->>> cache.load("demo", cache_key("demo", {"x": 2}, ["chainrule.graph"])) is None
+>>> cache.load("demo", cache_key("demo", {"x": 2}, ["chainrule.core.graph"])) is None
 True
 """
 
@@ -79,7 +79,7 @@ def _imported(path: Path, module: str) -> set[str]:
 def module_closure(module: str) -> list[str]:
     """``module`` and every chainrule module it imports, transitively, that exists.
 
-    >>> "chainrule.graph" in module_closure("chainrule.evaluate")
+    >>> "chainrule.core.graph" in module_closure("chainrule.core.evaluate")
     True
     """
     seen, queue, found = {module}, [module], []
@@ -103,9 +103,9 @@ def source_digest(module: str) -> str:
     module can run, however the modules are arranged; a module that does not exist yet
     counts as "missing", so its arrival changes the key.
 
-    >>> len(source_digest("chainrule.graph")), source_digest("chainrule.no_such_module")
+    >>> len(source_digest("chainrule.core.graph")), source_digest("chainrule.no_such_module")
     (64, 'missing')
-    >>> source_digest("chainrule.errors") != source_digest("chainrule.graph")
+    >>> source_digest("chainrule.errors") != source_digest("chainrule.core.graph")
     True
     """
     closure = module_closure(module)

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chainrule.core.evaluate import Result
+from chainrule.core.graph import Graph
+from chainrule.core.parser import detect_syntax, parse
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result
-from chainrule.graph import Graph
-from chainrule.parser import detect_syntax, parse
 from chainrule.report import mathsvg
 from chainrule.report.document import (
     Block,
@@ -125,7 +125,7 @@ def expression_latex(spec: ExpressionSpec, graph: Graph) -> str:
         return lhs + spec.text
     import sympy
 
-    from chainrule.symbolic import to_sympy
+    from chainrule.verify.symbolic import to_sympy
 
     latex: str = sympy.latex(to_sympy(graph))
     return lhs + latex
@@ -167,7 +167,7 @@ def aligned(equations: tuple[Any, ...]) -> Equations:
 
 
 def explanation_blocks(section: Any) -> list[Block]:
-    """An explanation section of :mod:`chainrule.explain` as report blocks."""
+    """An explanation section of :mod:`chainrule.show.explain` as report blocks."""
     blocks: list[Block] = [Heading(TITLES.get(section.title, section.title), 4)]
     if section.intro:
         blocks.append(Paragraph(section.intro[0].upper() + section.intro[1:] + ":"))
@@ -200,7 +200,7 @@ def _phrase(title: str) -> str:
 
 def drawn_graph(spec: ExpressionSpec, graph: Graph, result: Result | None) -> list[Block]:
     """(ii): the picture, with values and gradients when there are any."""
-    from chainrule.render import to_svg
+    from chainrule.show.render import to_svg
 
     what = (
         "each node shows its value (forward pass) and its gradient, the derivative of the "
@@ -218,7 +218,7 @@ def drawn_graph(spec: ExpressionSpec, graph: Graph, result: Result | None) -> li
 
 def torch_check(result: Result) -> tuple[list[Block], bool]:
     """torch autograd in float64 on the same graph: a fourth, independent check."""
-    from chainrule.verify import error, torch_gradients
+    from chainrule.verify.threeway import error, torch_gradients
 
     point = {name: float(value) for name, value in result.inputs.items()}
     _, by_torch = torch_gradients(result.graph, point)
@@ -235,8 +235,8 @@ def torch_check(result: Result) -> tuple[list[Block], bool]:
 
 def structure_only(graph: Graph) -> tuple[list[Block], list[Block]]:
     """(i), and the symbolic gradients, of an expression without values."""
-    from chainrule import explain
-    from chainrule.symbolic import symbolic_gradients
+    from chainrule.show import explain
+    from chainrule.verify.symbolic import symbolic_gradients
 
     notation = explain.LatexNotation()
     try:
@@ -251,7 +251,7 @@ def structure_only(graph: Graph) -> tuple[list[Block], list[Block]]:
 
 def worked_solution(result: Result) -> tuple[list[Block], list[Block], bool]:
     """(i) on one side; (iii), (iv), the symbolic gradients and the checks on the other."""
-    from chainrule import explain
+    from chainrule.show import explain
 
     sections = explain.sections(result, explain.LatexNotation())
     first = explanation_blocks(sections[0])

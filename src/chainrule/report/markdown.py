@@ -42,7 +42,7 @@ from chainrule.report.document import (
     Table,
     anchor,
 )
-from chainrule.tables import markdown_table
+from chainrule.show.tables import markdown_table
 
 ASSETS = "assets"
 """Folder, beside report.md, that holds its pictures."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from chainrule.commands.demo import SHEET_EXPRESSIONS, SHEET_VALUES
 from chainrule.errors import ChainruleError
 from chainrule.report import answers, digits, vanishing
 from chainrule.report.budget import Budget
@@ -19,6 +18,7 @@ from chainrule.report.document import Block, Heading, Paragraph
 from chainrule.report.graphs import ExpressionSpec, expression_part
 from chainrule.report.numbers import tex_num
 from chainrule.report.parts import Part
+from chainrule.sheet import SHEET_EXPRESSIONS, SHEET_VALUES
 
 SHEET_EXAMPLE = r"4(xyz + \max(z, w))"
 """The sheet's example of a computational graph (section 1.2)."""
@@ -65,7 +65,7 @@ def expression_specs(user: list[str], at: Mapping[str, float]) -> list[Expressio
 
 def check_inputs(specs: list[ExpressionSpec], at: Mapping[str, float], user: bool) -> None:
     """Bad input fails here, before anything runs: a one-line error naming the problem."""
-    from chainrule.explain import EXPLAIN_MAX_OPS
+    from chainrule.show.explain import EXPLAIN_MAX_OPS
 
     used: set[str] = set()
     for spec in specs:

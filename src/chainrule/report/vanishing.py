@@ -1,7 +1,7 @@
 """Section 1.3: the sigmoid chain, vanishing and exploding gradients, and a deep network.
 
 Three parts: the chain itself (σ' derived by sympy, the chain-rule gradient, the
-vanishing and exploding examples: :mod:`chainrule.chain`), the plots (sweeps over
+vanishing and exploding examples: :mod:`chainrule.vanishing.chain`), the plots (sweeps over
 depth and weight scale), and the deep-network experiment on MNIST, which is the
 slow one and has its own cache entry.
 """
@@ -28,8 +28,8 @@ GROWTH_DEPTHS = (5, 10, 20)
 """Depths at which the vanishing and exploding examples are compared."""
 
 CHAIN_MODULES = ("chainrule.report.vanishing",)
-PLOT_MODULES = ("chainrule.chain_plots",)  # facts only: presented on every run
-DEEPNET_MODULES = ("chainrule.deepnet", "chainrule.chain_plots")  # facts only, likewise
+PLOT_MODULES = ("chainrule.vanishing.plots",)  # facts only: presented on every run
+DEEPNET_MODULES = ("chainrule.vanishing.deepnet", "chainrule.vanishing.plots")  # facts only
 
 PLOTS = (
     ("activation_derivatives", "Each activation and its derivative; the maximum of the "
@@ -41,7 +41,7 @@ PLOTS = (
     ("heatmap", "log10 of the median |dy/dx| over depth and weight scale: blue vanishes, red "
      "explodes."),
 )
-"""The figures of :func:`chainrule.chain_plots.write_all`, with the report's captions."""
+"""The figures of :func:`chainrule.vanishing.plots.write_all`, with the report's captions."""
 
 
 def intro() -> list[Block]:
@@ -79,8 +79,8 @@ def _svg(path: Path) -> str:
 
 
 def plots_part(ctx: PartContext, options: Mapping[str, Any]) -> PartOutput:
-    """The sweeps and figures of :mod:`chainrule.chain_plots`, as SVG text."""
-    from chainrule.chain_plots import write_all
+    """The sweeps and figures of :mod:`chainrule.vanishing.plots`, as SVG text."""
+    from chainrule.vanishing.plots import write_all
 
     written = {path.stem for path in write_all(ctx.workdir, **options)}
     return PartOutput([], {"svg": {stem: _svg(ctx.workdir / stem) for stem in sorted(written)}})
@@ -112,7 +112,12 @@ def _network(report: Any) -> dict[str, Any]:
 
 def deepnet_part(ctx: PartContext, overrides: Mapping[str, Any]) -> PartOutput:
     """The Glorot & Bengio experiment: per-layer gradient norms of deep MLPs on MNIST."""
-    from chainrule.deepnet import GradientConfig, plot_comparison, run_suite, suite_configs
+    from chainrule.vanishing.deepnet import (
+        GradientConfig,
+        plot_comparison,
+        run_suite,
+        suite_configs,
+    )
 
     base = replace(GradientConfig(), progress=ctx.show_progress, **overrides)
     reports = run_suite(suite_configs(base))
@@ -189,7 +194,7 @@ def derivative_blocks() -> tuple[list[Block], dict[str, Any]]:
     """(ii): σ' derived by sympy, its maximum from σ'' = 0, its infimum."""
     import sympy
 
-    from chainrule.chain import sigmoid_derivative_facts
+    from chainrule.vanishing.chain import sigmoid_derivative_facts
 
     facts = sigmoid_derivative_facts()
     points = ", ".join(sympy.latex(p) for p in facts.critical_points)
@@ -236,7 +241,7 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
     """(iii): dy/dx by the chain rule, evaluated and checked on the sheet's chain."""
     import sympy
 
-    from chainrule.chain import analyse
+    from chainrule.vanishing.chain import analyse
 
     n = SHEET_DEPTH
     analysis = analyse([1.0] * n, EXAMPLE_X)
@@ -284,7 +289,7 @@ def examples_blocks() -> tuple[list[Block], dict[str, Any]]:
     """A vanishing chain and an exploding one, compared as they get deeper."""
     import sympy
 
-    from chainrule.chain import (
+    from chainrule.vanishing.chain import (
         exploding_example,
         exploding_facts,
         sigmoid_derivative_facts,

@@ -28,14 +28,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chainrule.core.ops import OPS
 from chainrule.errors import ChainruleError
-from chainrule.ops import OPS
 
 if TYPE_CHECKING:
     import sympy
 
-    from chainrule.evaluate import Result
-    from chainrule.graph import Graph
+    from chainrule.core.evaluate import Result
+    from chainrule.core.graph import Graph
 
 EPSILON = sys.float_info.epsilon
 
@@ -198,11 +198,11 @@ def verification_table(
 ) -> Verification:
     """Autodiff, symbolic and finite-difference gradients of a scalar evaluation.
 
-    ``symbolic`` are closed forms from :func:`chainrule.symbolic.symbolic_gradients`
+    ``symbolic`` are closed forms from :func:`chainrule.verify.symbolic.symbolic_gradients`
     (computed here if not given and ``use_symbolic``; skipped with a note when the
     graph is too large for sympy).
     """
-    from chainrule import symbolic as sym
+    from chainrule.verify import symbolic as sym
 
     graph = result.graph
     point = _scalar_point(result)

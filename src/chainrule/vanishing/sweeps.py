@@ -1,7 +1,7 @@
 """Sweeps over random chains: ``|dy/dx|`` against depth and weight scale.
 
 Every number comes from the engine: the chain graph of each depth
-(:func:`chainrule.chain.build_chain`) is evaluated once with numpy arrays that
+(:func:`chainrule.vanishing.chain.build_chain`) is evaluated once with numpy arrays that
 hold the weights of all seeds and all weight scales, and backpropagation gives
 ``dy/dx`` at every point at once. Nothing here re-derives the gradient by formula.
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from chainrule.chain import build_chain
+from chainrule.vanishing.chain import build_chain
 
 Array = NDArray[np.float64]
 

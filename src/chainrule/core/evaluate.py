@@ -1,4 +1,4 @@
-"""Forward propagation and backpropagation over a :class:`~chainrule.graph.Graph`.
+"""Forward propagation and backpropagation over a :class:`~chainrule.core.graph.Graph`.
 
 The graph is compiled once into a flat program of tuples, then run by two
 loops: forward in graph order, backward in reverse, each gradient accumulated
@@ -22,19 +22,19 @@ chainrule.errors.EvaluationError: v2 = log(v1): argument -0.25 is outside log's 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from chainrule.display import Displayable
+from chainrule.core import hooks
+from chainrule.core.ops import ScalarMath, VectorMath
 from chainrule.errors import ChainruleError, EvaluationError
-from chainrule.ops import ScalarMath, VectorMath
 
 if TYPE_CHECKING:
-    from chainrule.graph import Graph, Node
+    from chainrule.core.graph import Graph, Node
 
 _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
@@ -106,7 +106,7 @@ class Step:
 
 
 @dataclass
-class Result(Displayable):
+class Result:
     """Values and gradients of every node after a forward and backward pass."""
 
     graph: Graph
@@ -164,6 +164,12 @@ class Result(Displayable):
         self.grads = _backward(self.graph, self.values, self.warnings, allow_nan=True)
         self.__dict__.pop("gradients", None)
         return self.grads
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """Jupyter's rich display: the picture with values and gradients, and the tables."""
+        return hooks.mimebundle_of(self, include, exclude)
 
     def node_grads(self) -> list[Any]:
         """d output / d node for every node, running backpropagation if it has not run."""

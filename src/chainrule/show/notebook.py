@@ -1,10 +1,11 @@
 """How graphs and results show themselves in Jupyter: the picture, Markdown, plain text.
 
-:class:`Displayable` is mixed into :class:`~chainrule.graph.Graph` and
-:class:`~chainrule.evaluate.Result`. Its ``_repr_mimebundle_`` (the protocol
-IPython, JupyterLab and VS Code ask for) offers three views:
+:func:`mimebundle` answers the ``_repr_mimebundle_`` of
+:class:`~chainrule.core.graph.Graph` and :class:`~chainrule.core.evaluate.Result`
+(the protocol IPython, JupyterLab and VS Code ask for), plugged into the core by
+``chainrule/__init__.py`` through :mod:`chainrule.core.hooks`. It offers three views:
 
-- ``image/svg+xml``: the drawn graph (:func:`chainrule.render.to_svg`), with
+- ``image/svg+xml``: the drawn graph (:func:`chainrule.show.render.to_svg`), with
   values and gradients for a result;
 - ``text/markdown``: the same picture as an embedded image, then the
   intermediate variables (graph) or the forward and backward tables (result).
@@ -34,45 +35,37 @@ import functools
 from collections.abc import Callable, Container
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from chainrule.errors import ChainruleError
 
 if TYPE_CHECKING:
-    from chainrule.evaluate import Result
-    from chainrule.graph import Graph
+    from chainrule.core.evaluate import Result
+    from chainrule.core.graph import Graph
 
 
-class Displayable:
-    """Mixin for Graph and Result: rich display in notebooks."""
+def mimebundle(
+    subject: Graph | Result,
+    include: Container[str] | None = None,
+    exclude: Container[str] | None = None,
+) -> dict[str, str]:
+    """The views Jupyter chooses from (``include``/``exclude`` filter by MIME type)."""
+    from chainrule.core.evaluate import Result
 
-    def _display_subject(self) -> tuple[Graph, Result | None]:
-        from chainrule.evaluate import Result
-
-        if isinstance(self, Result):
-            return self.graph, self
-        return self, None  # type: ignore[return-value]  # only Graph mixes this in otherwise
-
-    def _repr_mimebundle_(
-        self, include: Container[str] | None = None, exclude: Container[str] | None = None
-    ) -> dict[str, str]:
-        """The views Jupyter chooses from (``include``/``exclude`` filter by MIME type)."""
-        graph, result = self._display_subject()
-        drawn = functools.cache(lambda: svg(graph, result))  # one layout for both views
-        views: dict[str, Callable[[], str]] = {
-            "image/svg+xml": drawn,
-            "text/markdown": lambda: markdown(graph, result, drawn),
-            "text/plain": lambda: plain_text(graph, result),
-        }
-        bundle: dict[str, str] = {}
-        for mime, make in views.items():
-            if (include is not None and mime not in include) or (exclude and mime in exclude):
-                continue
-            try:
-                bundle[mime] = make()
-            except ChainruleError:  # e.g. no picture of an array result
-                continue
-        return bundle
+    graph, result = (subject.graph, subject) if isinstance(subject, Result) else (subject, None)
+    drawn = functools.cache(lambda: svg(graph, result))  # one layout for both views
+    views: dict[str, Callable[[], str]] = {
+        "image/svg+xml": drawn,
+        "text/markdown": lambda: markdown(graph, result, drawn),
+        "text/plain": lambda: plain_text(graph, result),
+    }
+    bundle: dict[str, str] = {}
+    for mime, make in views.items():
+        if (include is not None and mime not in include) or (exclude and mime in exclude):
+            continue
+        try:
+            bundle[mime] = make()
+        except ChainruleError:  # e.g. no picture of an array result
+            continue
+    return bundle
 
 
 PICTURE_MAX_NODES = 250
@@ -81,7 +74,7 @@ PICTURE_MAX_NODES = 250
 
 def svg(graph: Graph, result: Result | None) -> str:
     """The drawn graph as an SVG document."""
-    from chainrule.render import to_svg
+    from chainrule.show.render import to_svg
 
     if len(graph.nodes) > PICTURE_MAX_NODES:
         raise ChainruleError(f"{len(graph.nodes)} nodes are too many to draw on display")
@@ -106,8 +99,8 @@ def markdown(
 
     ``drawn`` gives the picture's SVG when the caller has it already.
     """
-    from chainrule.explain import explain
-    from chainrule.tables import to_markdown
+    from chainrule.show.explain import explain
+    from chainrule.show.tables import to_markdown
 
     text = explain(graph, "markdown") if result is None else to_markdown(_one_point(result))
     try:
@@ -119,7 +112,9 @@ def markdown(
 
 def plain_text(graph: Graph, result: Result | None) -> str:
     """The sheet's equations, or the forward and backward tables."""
-    from chainrule.tables import to_text
+    import numpy as np
+
+    from chainrule.show.tables import to_text
 
     if result is None:
         return str(graph)
@@ -131,6 +126,8 @@ def plain_text(graph: Graph, result: Result | None) -> str:
 
 
 def _one_point(result: Result) -> Result:
+    import numpy as np
+
     if np.size(result.value) != 1:
         raise ChainruleError("the tables show one point, not arrays of points")
     return result

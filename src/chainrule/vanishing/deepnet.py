@@ -140,7 +140,7 @@ class GradientReport:
         return math.log10(last / first) if first > 0 and last > 0 else math.inf
 
     def to_dict(self) -> dict[str, Any]:
-        from chainrule.evaluate import json_number
+        from chainrule.core.evaluate import json_number
 
         return {
             "config": asdict(self.config),
@@ -174,7 +174,7 @@ class GradientReport:
             norms = [f"{self.snapshots[k].grad_norms[i]:.3g}" for k in picks]
             ratio = _ratio(self.at_init[i], self.at_init[-1])
             rows.append([name, *norms, ratio])
-        from chainrule.tables import aligned_table
+        from chainrule.show.tables import aligned_table
 
         lines = [f"{self.config.label()}: {self.config.depth} hidden layers of "
                  f"{self.config.width}, SGD lr {self.config.lr:g}, {self.steps} steps",
@@ -471,7 +471,7 @@ def comparison_table(reports: Sequence[GradientReport], markdown: bool = False) 
             report.config.label(), f"{report.at_init[0]:.3g}", f"{report.at_init[-2]:.3g}",
             f"{report.spread_at_init():.1f}", f"{report.test_accuracy:.2f}", note,
         ])  # fmt: skip
-    from chainrule.tables import aligned_table, markdown_table
+    from chainrule.show.tables import aligned_table, markdown_table
 
     return "\n".join(markdown_table(header, rows) if markdown else aligned_table(header, rows))
 
@@ -488,7 +488,7 @@ def plot_comparison(
     (dark: initialization, light: the end). Otherwise one line per network: the
     norms at initialization, the norms at the end of training, and the loss.
     """
-    from chainrule.chain_plots import new_figure, save_figure
+    from chainrule.vanishing.plots import new_figure, save_figure
 
     if per_snapshot:
         figure, (norms, loss) = new_figure(12, 4.4, columns=2)

@@ -44,16 +44,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from chainrule.core.evaluate import Result, point_partials, point_value
+from chainrule.core.graph import Graph, pretty_infix, pretty_number
+from chainrule.core.ops import Op
 from chainrule.errors import ChainruleError
-from chainrule.evaluate import Result, point_partials, point_value
-from chainrule.graph import Graph, pretty_infix, pretty_number
-from chainrule.ops import Op
-from chainrule.tables import aligned_table, markdown_table
+from chainrule.show.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
     import sympy
 
-    from chainrule.verify import Verification
+    from chainrule.verify.threeway import Verification
 
 Format = Literal["text", "markdown", "latex"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -282,7 +282,7 @@ def local_formulas(graph: Graph) -> dict[tuple[int, int], sympy.Expr]:
     """d node / d argument as a formula in the argument names, for every edge."""
     import sympy
 
-    from chainrule.symbolic import SympyMath, exact_constant
+    from chainrule.verify.symbolic import SympyMath, exact_constant
 
     formulas: dict[tuple[int, int], sympy.Expr] = {}
     for index, node in enumerate(graph.nodes):
@@ -430,7 +430,7 @@ def verification_section(table: Verification, notation: Notation) -> Section:
 
 def sections(result: Result, notation: Notation, *, symbolic: bool = True) -> list[Section]:
     """Every part of the worked solution, in order."""
-    from chainrule.verify import verification_table
+    from chainrule.verify.threeway import verification_table
 
     graph = result.graph
     small = symbolic and len(graph.equations) <= SYMBOLIC_MAX_OPS
@@ -439,7 +439,7 @@ def sections(result: Result, notation: Notation, *, symbolic: bool = True) -> li
     if not symbolic:
         why_not = "not requested"
     if small:
-        from chainrule.symbolic import symbolic_gradients
+        from chainrule.verify.symbolic import symbolic_gradients
 
         try:
             closed = symbolic_gradients(graph)
@@ -592,7 +592,7 @@ _LAYOUTS: dict[Format, Callable[[Graph, list[Section]], str]] = {
 def explain(result: Result | Graph, format: Format = "text", *, symbolic: bool = True) -> str:
     """The worked solution of an evaluated graph in ``text``, ``markdown`` or ``latex``.
 
-    Given a :class:`~chainrule.graph.Graph` (no point), only the intermediate
+    Given a :class:`~chainrule.core.graph.Graph` (no point), only the intermediate
     variables. ``symbolic=False`` leaves out sympy (faster; no closed forms).
     """
     if format not in FORMATS:

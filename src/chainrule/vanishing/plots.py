@@ -4,7 +4,7 @@
 (``chainrule chain --plot DIR`` calls it):
 
 - ``activation_derivatives``: σ, tanh, relu and their derivatives, the maximum
-  of each derivative marked where :func:`chainrule.chain.derivative_facts` found it.
+  of each derivative marked where :func:`chainrule.vanishing.chain.derivative_facts` found it.
 - ``exploding_window``: where one sigmoid layer's factor ``|w σ'(w a)|`` exceeds 1.
 - ``depth_sweep``: median ``|dy/dx|`` (log scale) against depth for several weight scales.
 - ``heatmap``: ``log10`` of the median ``|dy/dx|`` over (depth, weight scale).
@@ -24,9 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.chain import ACTIVATIONS, SYMBOLS, build_chain, derivative_facts, exploding_facts
 from chainrule.files import atomic_path
-from chainrule.sweeps import HEATMAP_SCALES, SCALES, Sweep, depth_sweep
+from chainrule.vanishing.chain import (
+    ACTIVATIONS,
+    SYMBOLS,
+    build_chain,
+    derivative_facts,
+    exploding_facts,
+)
+from chainrule.vanishing.sweeps import HEATMAP_SCALES, SCALES, Sweep, depth_sweep
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -25,9 +25,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Literal, NamedTuple
 
+from chainrule.core.graph import Graph, GraphBuilder
+from chainrule.core.ops import CONSTANTS, FUNCTIONS, OPS
 from chainrule.errors import ParseError
-from chainrule.graph import Graph, GraphBuilder
-from chainrule.ops import CONSTANTS, FUNCTIONS, OPS
 
 Syntax = Literal["plain", "latex", "auto"]
 MAX_LENGTH = 2_000_000  # characters; beyond this an expression is refused, not parsed

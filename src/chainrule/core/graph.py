@@ -19,16 +19,16 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from chainrule.display import Displayable
+from chainrule.core import hooks
+from chainrule.core.ops import OPS, Op
 from chainrule.errors import ChainruleError
-from chainrule.ops import OPS, Op
 
 if TYPE_CHECKING:
-    from chainrule.evaluate import Result
+    from chainrule.core.evaluate import Result
 
 NodeKind = Literal["input", "constant", "op"]
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -49,7 +49,7 @@ class Node(NamedTuple):
         return "input" if self.constant is None else "constant"
 
 
-class Graph(Displayable):
+class Graph:
     """A computational graph; immutable once built (shown as a picture in Jupyter)."""
 
     def __init__(self, nodes: Sequence[Node], output: int, source: str | None = None) -> None:
@@ -115,6 +115,12 @@ class Graph(Displayable):
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """Jupyter's rich display: the picture, drawn by the view plugged into the core."""
+        return hooks.mimebundle_of(self, include, exclude)
+
     def renamed(self, names: str | Sequence[str]) -> Graph:
         """The same graph with its operation nodes named by another scheme."""
         labels = operation_names(self.nodes, names)
@@ -146,7 +152,7 @@ class Graph(Displayable):
         >>> r.value, r.gradients
         (30.0, {'a': 1.0, 'b': -4.0, 'c': 7.0, 'd': 30.0})
         """
-        from chainrule.evaluate import evaluate
+        from chainrule.core.evaluate import evaluate
 
         given = {**(values or {}), **named_values}
         return evaluate(

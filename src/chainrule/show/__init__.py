@@ -1,0 +1,1 @@
+"""Views of graphs and results: number formatting, tables, explanations, pictures, notebooks."""

@@ -1,0 +1,1 @@
+"""Checks of the engine's gradients: sympy's closed forms and the three-way verification."""
