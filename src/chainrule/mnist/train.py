@@ -24,6 +24,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -383,18 +384,25 @@ class Trainer:
         Returns the mean training loss over all ranks, and the loss curve: every
         ``LOSS_CURVE_STEPS`` steps, [epochs trained so far, mean loss since the last point].
         """
-        config, data, dist = self.config, self.data, self.dist
         self.trainable.train()
+        log = EpochLog(self, epoch)
+        for step, (x, y) in enumerate(self.batches(epoch), 1):
+            self.optimizer.zero_grad()
+            logits = self.forward(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.optimizer.step(*self.learning_rate())
+            if self.ema is not None:
+                self.ema.update(self.model)
+            log.record(step, loss.detach(), logits.detach(), y)
+        return log.finish()
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """This rank's share of each shuffled (and augmented) global batch of the epoch."""
+        config, data, dist = self.config, self.data, self.dist
         generator = epoch_generator(config.seed, epoch)
         augment = config.rotate or config.translate or config.scale
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        seen = 0
-        curve: list[list[float]] = []
-        last_total, last_step = 0.0, 0
-        bar = self._progress_bar(epoch)
-        batches = batch_indices(len(data.train_x), config.batch_size, generator, drop_last=True)
-        for step, batch in enumerate(batches, 1):
+        for batch in batch_indices(len(data.train_x), config.batch_size, generator, drop_last=True):
             # Draw augmentation for the whole global batch, then take this rank's share, so
             # N processes see exactly the images one process would.
             draws = torch.rand(len(batch), 4, generator=generator) if augment else None
@@ -403,41 +411,23 @@ class Trainer:
             if draws is not None:
                 mine = shard(draws, dist.rank, dist.world_size)
                 x = random_affine(x, mine, config.rotate, config.translate, config.scale)
-            loss, hits = self._step(x, y)
-            loss_sum += loss * len(y)
-            correct += hits
-            seen += len(y)
-            if step % LOSS_CURVE_STEPS == 0 or step == self.steps_per_epoch:
-                total = self._check_finite(loss_sum, epoch, step)
-                # Every rank holds batch_size / world_size images of each step.
-                images = (step - last_step) * config.batch_size
-                point = epoch - 1 + step / self.steps_per_epoch
-                curve.append([round(point, 4), round((total - last_total) / images, 6)])
-                last_total, last_step = total, step
-                if bar is not None:
-                    self._update_bar(bar, epoch, step, loss_sum, correct, seen)
-        if bar is not None:
-            bar.close()
-        total_loss, total_seen = dist.sum([float(loss_sum), float(seen)], self.device)
-        return total_loss / max(total_seen, 1), curve
+            yield x, y
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Float32 logits of the training forward pass (in bf16 autocast where chosen)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            logits = self.trainable(x).float()
-        loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
-        self.optimizer.zero_grad()
-        loss.backward()  # type: ignore[no-untyped-call]
+            logits: torch.Tensor = self.trainable(x).float()
+        return logits
+
+    def learning_rate(self) -> tuple[float, float | None]:
+        """The schedule's (rate, momentum) for the optimizer's next step."""
         config = self.config
-        lr, momentum = learning_rate(
+        return learning_rate(
             config.schedule, self.optimizer.steps, self.steps_per_epoch, config.epochs,
             config.lr, config.warmup, config.gamma,
         )  # fmt: skip
-        self.optimizer.step(lr, momentum)
-        if self.ema is not None:
-            self.ema.update(self.model)
-        return loss.detach(), (logits.detach().argmax(1) == y).sum()
 
-    def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> float:
+    def check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> float:
         """The loss summed over ranks (and images); stops training when it is not finite."""
         # Summed over ranks so every process stops at the same step (no rank left waiting).
         (total,) = self.dist.sum([float(loss_sum)], self.device)
@@ -451,38 +441,6 @@ class Trainer:
         raise TrainingDiverged(
             f"loss became {total} at epoch {epoch}, step {step}; {kept}; try a lower --lr"
         )
-
-    def _progress_bar(self, epoch: int) -> Any:
-        if not self.progress or not sys.stderr.isatty():
-            return None
-        from tqdm import tqdm
-
-        return tqdm(
-            total=self.steps_per_epoch * self.config.batch_size,
-            desc=f"epoch {epoch}/{self.config.epochs}",
-            unit="img",
-            unit_scale=True,
-            leave=False,
-            file=sys.stderr,
-        )
-
-    def _update_bar(
-        self,
-        bar: Any,
-        epoch: int,
-        step: int,
-        loss_sum: torch.Tensor,
-        correct: torch.Tensor,
-        seen: int,
-    ) -> None:
-        loss, accuracy = float(loss_sum) / seen, 100 * int(correct) / seen
-        postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
-        if epoch < self.config.epochs:  # the bar's own estimate covers this epoch only
-            per_step = bar.format_dict["elapsed"] / step
-            steps_left = self.steps_per_epoch * (self.config.epochs - epoch + 1) - step
-            postfix["run left"] = bar.format_interval(per_step * steps_left)
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(step * self.config.batch_size - bar.n)
 
     # -- evaluation
 
@@ -605,6 +563,84 @@ class Trainer:
         if self.best_weights is not None:
             model.load_state_dict(self.best_weights)
         return model.eval()
+
+
+# ---------------------------------------------------------------- one epoch's bookkeeping
+
+
+class EpochLog:
+    """What the training loop records of an epoch, kept out of the loop's way.
+
+    The running loss and accuracy (summed on the device, so no step waits for the
+    GPU), the loss curve with its NaN check every ``LOSS_CURVE_STEPS`` steps, and
+    the progress bar on a terminal.
+    """
+
+    def __init__(self, trainer: Trainer, epoch: int) -> None:
+        self.trainer = trainer
+        self.epoch = epoch
+        device = trainer.device
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.seen = 0
+        self.curve: list[list[float]] = []
+        self.last_total, self.last_step = 0.0, 0
+        self.bar = self._progress_bar()
+
+    def record(self, step: int, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """Count step ``step`` (1-based): its mean loss and the logits of its images."""
+        self.loss_sum += loss * len(y)
+        self.correct += (logits.argmax(1) == y).sum()
+        self.seen += len(y)
+        steps = self.trainer.steps_per_epoch
+        if step % LOSS_CURVE_STEPS == 0 or step == steps:
+            self._add_point(step, steps)
+
+    def finish(self) -> tuple[float, list[list[float]]]:
+        """The epoch's mean loss over all ranks, and its loss curve."""
+        if self.bar is not None:
+            self.bar.close()
+        trainer = self.trainer
+        total_loss, total_seen = trainer.dist.sum(
+            [float(self.loss_sum), float(self.seen)], trainer.device
+        )
+        return total_loss / max(total_seen, 1), self.curve
+
+    def _add_point(self, step: int, steps: int) -> None:
+        total = self.trainer.check_finite(self.loss_sum, self.epoch, step)
+        # Every rank holds batch_size / world_size images of each step.
+        images = (step - self.last_step) * self.trainer.config.batch_size
+        point = self.epoch - 1 + step / steps
+        self.curve.append([round(point, 4), round((total - self.last_total) / images, 6)])
+        self.last_total, self.last_step = total, step
+        if self.bar is not None:
+            self._update_bar(step)
+
+    def _progress_bar(self) -> Any:
+        if not self.trainer.progress or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        config = self.trainer.config
+        return tqdm(
+            total=self.trainer.steps_per_epoch * config.batch_size,
+            desc=f"epoch {self.epoch}/{config.epochs}",
+            unit="img",
+            unit_scale=True,
+            leave=False,
+            file=sys.stderr,
+        )
+
+    def _update_bar(self, step: int) -> None:
+        bar, config, steps = self.bar, self.trainer.config, self.trainer.steps_per_epoch
+        loss, accuracy = float(self.loss_sum) / self.seen, 100 * int(self.correct) / self.seen
+        postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
+        if self.epoch < config.epochs:  # the bar's own estimate covers this epoch only
+            per_step = bar.format_dict["elapsed"] / step
+            steps_left = steps * (config.epochs - self.epoch + 1) - step
+            postfix["run left"] = bar.format_interval(per_step * steps_left)
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(step * config.batch_size - bar.n)
 
 
 def train(
