@@ -115,3 +115,26 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: v2 = 1 / v1: divisor 0")
     assert "Traceback" not in done.stderr
+
+
+def test_an_expression_that_starts_with_a_minus_is_not_an_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(capsys, "graph", "-x*log(x)", "--at", "x=2", "--format", "json")
+    assert status == 0
+    assert json.loads(out)["output"]["value"] == pytest.approx(-2 * 0.6931471805599453)
+    status, out, _ = run(capsys, "graph", "--format", "json", "--at", "x=2", "--", "-x")
+    assert status == 0 and json.loads(out)["gradients"] == {"x": -1.0}
+    status, _, err = run(capsys, "graph", "x", "--no-such-option")
+    assert status == 2 and "unrecognized arguments: --no-such-option" in err
+
+
+def test_the_sheets_equation_names_the_output_in_json_and_the_explanation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(capsys, "graph", "A = (a - b*c)*d", "--at", "a=2,b=-7,c=4,d=1",
+                         "--format", "json")
+    assert status == 0 and json.loads(out)["output"] == {"name": "A", "value": 30.0}
+    status, out, _ = run(capsys, "graph", "A = (a - b*c)*d", "--at", "a=2,b=-7,c=4,d=1",
+                         "--explain")
+    assert status == 0 and "∂A/∂c = ∂A/∂v1 · ∂v1/∂c = (−1)(−7) = 7" in out

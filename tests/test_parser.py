@@ -176,3 +176,57 @@ def test_any_unicode_text_parses_or_raises_parse_error(text: str) -> None:
         parse(text)
     except ParseError as error:
         assert "\n" not in str(error)
+
+
+# ------------------------------------------------- the sheet's equations, copied whole
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "inputs"),
+    [
+        (r"\mathcal{B} = \sqrt{a + b + c^3} + \log\left(\frac{a}{d}\right)", "B",
+         ["a", "b", "c", "d"]),
+        (r"\mathcal{A} = (a - (b \cdot c)) \cdot d", "A", ["a", "b", "c", "d"]),
+        ("A = (a - b*c)*d", "A", ["a", "b", "c", "d"]),
+        (r"f(w, x, y, z) = 4(xyz + \max(z, w))", "f", ["w", "x", "y", "z"]),
+        ("g(y, x) = x - y", "g", ["y", "x"]),
+    ],
+)
+def test_an_equation_names_the_output_and_its_head_fixes_the_inputs(
+    text: str, name: str, inputs: list[str]
+) -> None:
+    graph = parse(text)
+    assert graph.nodes[graph.output].name == name
+    assert graph.inputs == inputs
+    assert str(graph).splitlines()[-1].startswith(f"{name} = ")
+    body = text.split("=", 1)[1]
+    values = {v: 1.0 + i for i, v in enumerate(inputs)}
+    assert graph.evaluate(values).value == parse(body).evaluate(values).value
+
+
+def test_an_input_listed_but_unused_is_kept_with_a_note_and_gradient_zero() -> None:
+    graph = parse("f(w, x) = x*x")
+    assert graph.inputs == ["w", "x"]
+    result = graph.evaluate(w=5.0, x=3.0)
+    assert result.gradients == {"w": 0.0, "x": 6.0}
+    assert result.warnings == ["'w' is listed in f(w, x) but not used: its gradient is 0"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("f(x) = x*y", "'y' is used but not listed in f(x)", 10),
+        ("A = A*2", "'A' names the output and cannot also be an input", 5),
+        ("A = b = c", "only one '=' may stand in an equation", 7),
+        ("= a", "nothing before '='", 1),
+        ("3 = a", "the left-hand side must be a name", 1),
+        ("sin = a", "'sin' is a function or constant", 1),
+        ("f(x, x) = x", "a variable is listed twice", 1),
+        ("A = (a+", "unexpected end of the expression", 8),
+    ],
+)
+def test_equation_errors_point_into_the_whole_text(text: str, message: str, column: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert caught.value.message.startswith(message)
+    assert caught.value.column == column and caught.value.text == text

@@ -41,10 +41,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def dashes_as_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """Arguments that begin with ``-`` but are no option, kept as values.
+
+    argparse takes ``-x*log(x)`` for an unknown option. Here a word that starts
+    with ``-`` and is not one of the command's options is the value of the option
+    before it (``--weights -1,2`` becomes ``--weights=-1,2``) or else a positional
+    argument, moved behind ``--``. Everything after a ``--`` the user wrote is left
+    as it is.
+
+    >>> dashes_as_values(build_parser(), ["graph", "-x*log(x)", "--at", "x=2"])
+    ['graph', '--at', 'x=2', '--', '-x*log(x)']
+    >>> dashes_as_values(build_parser(), ["chain", "--weights", "-1,2", "--x", "0.5"])
+    ['chain', '--weights=-1,2', '--x', '0.5']
+    """
+    words = list(argv)
+    options = _options_of(parser, words)
+    kept: list[str] = []
+    positional: list[str] = []
+    takes_value = False
+    for position, word in enumerate(words):
+        if word == "--":
+            return kept + words[position:] + positional
+        if word.startswith("-") and len(word) > 1 and not _is_option(word, options):
+            if takes_value:
+                kept[-1] = f"{kept[-1]}={word}"
+            else:
+                positional.append(word)
+            takes_value = False
+            continue
+        kept.append(word)
+        action = options.get(word)
+        takes_value = action is not None and action.nargs != 0
+    return kept + (["--", *positional] if positional else [])
+
+
+def _options_of(
+    parser: argparse.ArgumentParser, words: list[str]
+) -> dict[str, argparse.Action]:
+    """The option strings of the subcommand named in ``words`` (and the main parser's)."""
+    # argparse keeps its tables private; these two are stable since Python 3.2.
+    options = dict(parser._option_string_actions)
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        choices = action.choices if isinstance(action.choices, dict) else {}
+        for word in words:
+            if word in choices:
+                options.update(choices[word]._option_string_actions)
+                return options
+    return options
+
+
+def _is_option(word: str, options: dict[str, argparse.Action]) -> bool:
+    name = word.split("=", 1)[0]
+    if name in options:
+        return True
+    if word.startswith("--"):  # argparse accepts unambiguous abbreviations
+        return any(option.startswith(name) for option in options if option.startswith("--"))
+    short = options.get(word[:2])  # -oA.png: a short option with its value attached
+    return short is not None and short.nargs != 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for any error the user can fix)."""
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        words = sys.argv[1:] if argv is None else argv
+        args = parser.parse_args(dashes_as_values(parser, words))
         status: int = args.run(args)
         return status
     except ChainruleError as error:

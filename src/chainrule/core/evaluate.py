@@ -249,7 +249,7 @@ def evaluate(
 ) -> Result:
     """Evaluate ``graph`` at ``given`` input values; see :meth:`Graph.evaluate`."""
     program = Program.of(graph)
-    warnings: list[str] = []
+    warnings: list[str] = list(graph.notes)
     vector = any(isinstance(v, np.ndarray | list | tuple) for v in given.values())
     values: list[Any] = [None] * len(graph.nodes)
     for index, constant in program.constants:
@@ -314,6 +314,7 @@ def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) ->
                 kinks[index] += hits
             grads = _seed(len(chunk), graph.output)
             _run_backward(program.instructions, chunk, grads, VectorMath, graph.output)
+            _zero_unused_inputs(program, grads)
             if flagged:
                 return None
             output[start : start + _CHUNK] = chunk[graph.output]
@@ -493,9 +494,17 @@ def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: b
             with np.errstate(all="ignore"):
                 _run_backward(program.instructions, _ieee(values), grads, VectorMath)
             grads = [None if g is None else float(g) for g in grads]
+    _zero_unused_inputs(program, grads)
     if any(_maybe_not_finite(grads[i]) for i in program.input_index.values()):
         _report(_backward_problems(graph, values, grads), allow_nan, warnings)
     return grads
+
+
+def _zero_unused_inputs(program: Program, grads: list[Any]) -> None:
+    """An input declared but unused (``f(w, x) = 2*x``) has gradient 0, not None."""
+    for index in program.input_index.values():
+        if grads[index] is None:
+            grads[index] = 0.0
 
 
 def _ieee(values: list[Any]) -> list[Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Collection, Container, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -52,10 +52,17 @@ class Node(NamedTuple):
 class Graph:
     """A computational graph; immutable once built (shown as a picture in Jupyter)."""
 
-    def __init__(self, nodes: Sequence[Node], output: int, source: str | None = None) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        output: int,
+        source: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> None:
         self.nodes: tuple[Node, ...] = tuple(nodes)
         self.output = output  # index of the output node
         self.source = source  # the text it was parsed from, if any
+        self.notes = tuple(notes)  # what the parser noticed, e.g. an input listed but unused
 
     @cached_property
     def inputs(self) -> list[str]:
@@ -129,7 +136,7 @@ class Graph:
             Node(next(it), node.op, node.args) if node.op is not None else node
             for node in self.nodes
         ]
-        return Graph(nodes, self.output, self.source)
+        return Graph(nodes, self.output, self.source, self.notes)
 
     def evaluate(
         self,
@@ -191,6 +198,11 @@ class GraphBuilder:
             self._nodes.append(Node(name, constant=value))
         return index
 
+    def used_inputs(self) -> set[str]:
+        """Names of the inputs that some operation takes as an argument."""
+        used = {arg for node in self._nodes for arg in node.args}
+        return {node.name for i, node in enumerate(self._nodes) if i in used}
+
     def apply(self, op: str | Op, *args: int) -> int:
         """A new operation node applied to earlier nodes."""
         primitive = OPS[op] if isinstance(op, str) else op
@@ -200,18 +212,42 @@ class GraphBuilder:
         return len(self._nodes) - 1
 
     def build(
-        self, output: int, *, names: str | Sequence[str] = "v", source: str | None = None
+        self,
+        output: int,
+        *,
+        names: str | Sequence[str] = "v",
+        source: str | None = None,
+        output_name: str | None = None,
+        keep_inputs: bool = False,
+        notes: Sequence[str] = (),
     ) -> Graph:
-        """The graph of everything ``output`` depends on, operations named by ``names``."""
-        nodes, output = _reachable(self._nodes, output)
-        labels = iter(operation_names(nodes, names))
-        named = [Node(next(labels), n.op, n.args) if n.op is not None else n for n in nodes]
-        return Graph(named, output, source)
+        """The graph of everything ``output`` depends on, operations named by ``names``.
+
+        ``keep_inputs`` keeps inputs the output does not use (a declared ``f(w, x)``
+        keeps ``w``). ``output_name`` names the output's operation (``A`` in
+        ``A = (a - b*c)*d``); ``names`` then names the others.
+
+        >>> b = GraphBuilder()
+        >>> x = b.input("x")
+        >>> print(b.build(b.apply("mul", x, x), output_name="y"))
+        y = x * x
+        """
+        nodes, output = _reachable(self._nodes, output, keep_inputs)
+        named_output = output_name is not None and nodes[output].op is not None
+        others = nodes[:output] if named_output else nodes
+        labels = iter(operation_names(others, names, reserved=[output_name or ""]))
+        named = [
+            Node(next(labels, output_name or ""), n.op, n.args) if n.op is not None else n
+            for n in nodes
+        ]
+        return Graph(named, output, source, notes)
 
 
-def _reachable(nodes: list[Node], output: int) -> tuple[list[Node], int]:
+def _reachable(
+    nodes: list[Node], output: int, keep_inputs: bool = False
+) -> tuple[list[Node], int]:
     """Drop nodes the output does not depend on, keeping the order."""
-    needed = [False] * len(nodes)
+    needed = [keep_inputs and node.kind == "input" for node in nodes]
     needed[output] = True
     for index in range(output, -1, -1):  # args always come before their users
         if needed[index]:
@@ -267,9 +303,14 @@ def pretty_infix(symbol: str, left: str, right: str) -> str:
     return f"{left} {_PRETTY_SYMBOLS.get(symbol, symbol)} {right}"
 
 
-def operation_names(nodes: Sequence[Node], names: str | Sequence[str]) -> list[str]:
-    """Names for the operation nodes: ``"v"`` (v1, v2, ...), ``"letters"``, or a list."""
-    taken = {node.name for node in nodes if node.op is None}
+def operation_names(
+    nodes: Sequence[Node], names: str | Sequence[str], reserved: Collection[str] = ()
+) -> list[str]:
+    """Names for the operation nodes: ``"v"`` (v1, v2, ...), ``"letters"``, or a list.
+
+    ``reserved`` names are never given (the output's own name, say).
+    """
+    taken = {node.name for node in nodes if node.op is None} | set(reserved)
     count = sum(node.op is not None for node in nodes)
     if names == "letters":
         free = [letter for letter in string.ascii_lowercase if letter not in taken]

@@ -255,12 +255,21 @@ class _Frame(NamedTuple):
 
 
 class _Parser:
-    def __init__(self, text: str, tokens: Iterator[Token], implicit: tuple[set[str], set[str]]):
+    def __init__(
+        self,
+        text: str,
+        tokens: Iterator[Token],
+        implicit: tuple[set[str], set[str]],
+        head: Head | None = None,
+    ):
         self.text = text
         self.tokens = tokens
         # (kinds after which, kinds before which) a multiplication sign may be left out
         self.implicit_after, self.implicit_before = implicit
         self.builder = GraphBuilder()
+        self.head = head
+        for name in head.inputs if head and head.inputs is not None else ():
+            self.builder.input(name)  # declared first: f(w, x, y, z) fixes the order
         self.operands: list[int] = []
         self.stack: list[_Frame] = []
         self.arg_counts: list[int] = []  # one per open function call
@@ -306,6 +315,7 @@ class _Parser:
         elif kind == "const":
             self.operands.append(self.builder.constant(CONSTANTS[token.text], token.text))
         elif kind == "name":
+            self.check_declared(token)
             self.operands.append(self.builder.input(token.text))
         elif kind == "func":
             self.open_function(token)
@@ -320,6 +330,16 @@ class _Parser:
         else:
             raise self.error(_expected_operand(token, previous), token.column)
         return False
+
+    def check_declared(self, token: Token) -> None:
+        head = self.head
+        if head is None:
+            return
+        if token.text == head.name:
+            raise self.error(f"{token.text!r} names the output and cannot also be an input",
+                             token.column)
+        if head.inputs is not None and token.text not in head.inputs:
+            raise self.error(f"{token.text!r} is used but not listed in {head.text}", token.column)
 
     def open_function(self, token: Token) -> None:
         if token.bare:
@@ -405,6 +425,72 @@ def _expected_operand(token: Token, previous: Token | None) -> str:
     return f"expected a number, a variable or '(' but found {token.text!r}"
 
 
+class Head(NamedTuple):
+    r"""The left-hand side of an equation: ``A``, ``\mathcal{B}`` or ``f(w, x, y, z)``."""
+
+    name: str  # names the output
+    inputs: tuple[str, ...] | None  # the declared inputs, in order, or None when not declared
+    text: str  # as written, for messages
+    body: int  # where the right-hand side starts in the whole text
+
+
+_NAME = r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?"
+_HEAD = re.compile(
+    rf"\s*(?:\\(?:mathcal|mathrm|mathbf|mathit|mathscr|mathfrak|operatorname)\s*\{{\s*(?P<wrapped>{_NAME})\s*\}}"
+    rf"|(?P<name>{_NAME}))"
+    r"\s*(?:(?:\\left\s*)?\(\s*(?P<inputs>[^()]*?)\s*(?:\\right\s*)?\))?\s*\Z"
+)
+
+
+def split_equation(text: str) -> Head | None:
+    r"""The left-hand side of ``name = expression``, or None for a bare expression.
+
+    >>> split_equation(r"\mathcal{B} = \sqrt{a}")
+    Head(name='B', inputs=None, text='\\mathcal{B}', body=13)
+    >>> split_equation("f(w, x) = w*x").inputs
+    ('w', 'x')
+    >>> split_equation("a*b") is None
+    True
+    """
+    equals = text.find("=")
+    if equals < 0:
+        return None
+    second = text.find("=", equals + 1)
+    if second >= 0:
+        raise ParseError("only one '=' may stand in an equation", text, second + 1)
+    written = text[:equals].strip()
+    match = _HEAD.match(text[:equals])
+    start = len(text) - len(text.lstrip()) + 1
+    if not written:
+        raise ParseError("nothing before '=': write a name such as A = ...", text, equals + 1)
+    if match is None:
+        raise ParseError(
+            r"the left-hand side must be a name such as A, \mathcal{A} or f(x, y)", text, start
+        )
+    name = _plain_name(match.group("wrapped") or match.group("name"))
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ParseError(f"{name!r} is a function or constant, not a name for the output",
+                         text, start)
+    return Head(name, _declared_inputs(match.group("inputs"), text, start), written, equals + 1)
+
+
+def _plain_name(latex: str) -> str:
+    return latex.replace("{", "").replace("}", "")
+
+
+def _declared_inputs(listed: str | None, text: str, column: int) -> tuple[str, ...] | None:
+    if listed is None:
+        return None
+    names = [_plain_name(part.strip()) for part in listed.split(",")]
+    for name in names:
+        if not re.fullmatch(_NAME, name):
+            raise ParseError(f"{name!r} in the left-hand side is not a variable name",
+                             text, column)
+    if len(set(names)) != len(names):
+        raise ParseError("a variable is listed twice in the left-hand side", text, column)
+    return tuple(names)
+
+
 def detect_syntax(text: str) -> Literal["plain", "latex"]:
     """``latex`` when the text has a backslash, else ``plain``."""
     return "latex" if "\\" in text else "plain"
@@ -414,6 +500,9 @@ def parse(
     text: str, *, syntax: Syntax = "auto", names: str | Sequence[str] = "v"
 ) -> Graph:
     r"""Parse an expression into a :class:`Graph` of single operations.
+
+    An equation names the output: ``A = (a - b*c)*d``, ``\mathcal{A} = ...``, or
+    ``f(w, x, y, z) = ...``, whose head also fixes the inputs and their order.
 
     ``names`` is ``"v"`` (``v1, v2, ...``), ``"letters"`` (unused single letters,
     as the exercise sheet names them) or a list with one name per operation.
@@ -428,10 +517,30 @@ def parse(
             text[:200],
             1,
         )
-    chosen = detect_syntax(text) if syntax == "auto" else syntax
+    head = split_equation(text)
+    # The right-hand side alone, at its own columns, so that errors point into the text.
+    body = text if head is None else " " * head.body + text[head.body :]
+    chosen = detect_syntax(body) if syntax == "auto" else syntax
     if chosen == "latex":
-        parser = _Parser(text, lex_latex(text), _IMPLICIT_LATEX)
+        parser = _Parser(body, lex_latex(body), _IMPLICIT_LATEX, head)
     else:
-        parser = _Parser(text, lex_plain(text), _IMPLICIT_PLAIN)
-    output = parser.parse()
-    return parser.builder.build(output, names=names, source=text)
+        parser = _Parser(body, lex_plain(body), _IMPLICIT_PLAIN, head)
+    try:
+        output = parser.parse()
+    except ParseError as error:
+        raise ParseError(error.message, text, error.column) from None
+    if head is None:
+        return parser.builder.build(output, names=names, source=text)
+    return parser.builder.build(
+        output, names=names, source=text, output_name=head.name,
+        keep_inputs=head.inputs is not None, notes=_unused_notes(head, parser.builder),
+    )
+
+
+def _unused_notes(head: Head, builder: GraphBuilder) -> list[str]:
+    used = builder.used_inputs()
+    return [
+        f"{name!r} is listed in {head.text} but not used: its gradient is 0"
+        for name in head.inputs or ()
+        if name not in used
+    ]
