@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule import OPS, ChainruleError, Graph, GraphBuilder, parse
-from chainrule.core.ops import ScalarMath
+from chainrule.core.backends import ScalarMath
 from chainrule.verify.symbolic import evaluate, symbolic_gradients, to_sympy
 from chainrule.verify.threeway import error
 

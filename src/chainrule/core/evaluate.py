@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from chainrule.core import hooks
-from chainrule.core.ops import ScalarMath, VectorMath
+from chainrule.core.backends import MathBackend, ScalarMath, numpy_math
 from chainrule.errors import ChainruleError, EvaluationError
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ def point_partials(result: Result, index: int, needed_by: str) -> list[float]:
             for a in node.args]  # fmt: skip
     out = np.float64(point_value(result.values[index], node.name, needed_by))
     with np.errstate(all="ignore"):
-        return [float(p) for p in node.op.partials(VectorMath, out, *args)]
+        return [float(p) for p in node.op.partials(numpy_math(), out, *args)]
 
 
 def json_number(value: Any) -> Any:
@@ -269,7 +269,7 @@ def evaluate(
         # Something is not finite: the full evaluation below finds and reports it.
     if vector:
         with np.errstate(all="ignore"):
-            _run_forward(program.instructions, values, VectorMath)
+            _run_forward(program.instructions, values, numpy_math())
     else:
         _forward_scalar(graph, program, values, allow_nan, warnings)
     # Floats: any value, even one the output no longer shows (sigmoid(inf) = 1); a sum
@@ -292,7 +292,7 @@ def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) ->
     Intermediate arrays of one chunk are small and freed as backprop passes them,
     so memory is reused instead of growing with the graph. Instead of scanning the
     results for inf and nan, the processor's floating-point flags tell whether an
-    operation divided by zero, overflowed or left its domain (every ``VectorMath``
+    operation divided by zero, overflowed or left its domain (every ``numpy_math()``
     function raises one when it makes an inf or nan): then this gives None, and the
     caller evaluates fully to say where.
     """
@@ -309,11 +309,11 @@ def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) ->
         for start in range(0, size, _CHUNK):
             for i, column in columns.items():
                 chunk[i] = column[start : start + _CHUNK]
-            _run_forward(program.instructions, chunk, VectorMath)
+            _run_forward(program.instructions, chunk, numpy_math())
             for index, hits in _kink_counts(program, chunk).items():
                 kinks[index] += hits
             grads = _seed(len(chunk), graph.output)
-            _run_backward(program.instructions, chunk, grads, VectorMath, graph.output)
+            _run_backward(program.instructions, chunk, grads, numpy_math(), graph.output)
             _zero_unused_inputs(program, grads)
             if flagged:
                 return None
@@ -370,7 +370,7 @@ def _maybe_not_finite(value: Any) -> bool:
     return not math.isfinite(value)
 
 
-def _run_forward(instructions: list[Instruction], values: list[Any], m: type) -> None:
+def _run_forward(instructions: list[Instruction], values: list[Any], m: MathBackend) -> None:
     for arity, forward, _, _, out, a, b in instructions:
         if arity == 2:
             values[out] = forward(m, values[a], values[b])
@@ -397,7 +397,8 @@ def _forward_scalar(
         problem = _domain_problem(node, args)
         _report([(graph.equation(node), problem)], allow_nan, warnings)
         with np.errstate(all="ignore"):
-            values[instruction.out] = float(instruction.forward(VectorMath, *map(np.float64, args)))
+            ieee = instruction.forward(numpy_math(), *map(np.float64, args))
+            values[instruction.out] = float(ieee)
         remaining = remaining[position + 1 :]
 
 
@@ -485,14 +486,14 @@ def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: b
     grads = _seed(len(values), graph.output)
     if vector:
         with np.errstate(all="ignore"):
-            _run_backward(program.instructions, values, grads, VectorMath)
+            _run_backward(program.instructions, values, grads, numpy_math())
     else:
         try:
             _run_backward(program.instructions, values, grads, ScalarMath)
         except _MATH_ERRORS:  # e.g. sqrt'(0): redo in IEEE arithmetic, then say where
             grads = _seed(len(values), graph.output)
             with np.errstate(all="ignore"):
-                _run_backward(program.instructions, _ieee(values), grads, VectorMath)
+                _run_backward(program.instructions, _ieee(values), grads, numpy_math())
             grads = [None if g is None else float(g) for g in grads]
     _zero_unused_inputs(program, grads)
     if any(_maybe_not_finite(grads[i]) for i in program.input_index.values()):
@@ -522,7 +523,7 @@ def _run_backward(
     instructions: list[Instruction],
     values: list[Any],
     grads: list[Any],
-    m: type,
+    m: MathBackend,
     drop_before: int = -1,
 ) -> None:
     """Reverse-mode sweep; frees values and gradients of operations before ``drop_before``."""
@@ -539,7 +540,9 @@ def _run_backward(
             values[out] = grads[out] = None
 
 
-def _times_derivative(g: Any, derivative: Callable[..., Any] | float, m: type, args: Any) -> Any:
+def _times_derivative(
+    g: Any, derivative: Callable[..., Any] | float, m: MathBackend, args: Any
+) -> Any:
     """g * d out / d arg, creating as few whole arrays as it can in vector mode."""
     if derivative.__class__ is float:  # add, sub, neg: pass g through, no multiplication
         return g if derivative == 1.0 else (-g if derivative == -1.0 else g * derivative)
@@ -569,7 +572,7 @@ def _backward_problems(
             continue
         args = _ieee([values[arg] for arg in node.args])
         with np.errstate(all="ignore"):
-            local = node.op.partials(VectorMath, _ieee([values[index]])[0], *args)
+            local = node.op.partials(numpy_math(), _ieee([values[index]])[0], *args)
         for arg, partial in zip(node.args, local, strict=True):
             if graph.nodes[arg].kind == "constant" or _all_finite(partial):
                 continue

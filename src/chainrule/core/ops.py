@@ -7,9 +7,11 @@ evaluator, the renderers, the explanations and the tests all read this table,
 so adding an operation is one entry in :data:`OPS`.
 
 ``forward(m, *args)`` and each of ``derivatives`` are written once against a
-math namespace ``m``: :class:`ScalarMath` (plain floats, fast), :class:`VectorMath`
-(numpy arrays), or the torch and sympy namespaces used for verification.
+math namespace ``m`` (:class:`~chainrule.core.backends.MathBackend`): plain floats,
+numpy arrays, sympy expressions or torch tensors, all in :mod:`chainrule.core.backends`.
+A new math function is one more name there, defined once per backend.
 
+>>> from chainrule.core.backends import ScalarMath
 >>> OPS["mul"].forward(ScalarMath, 3.0, 4.0)
 12.0
 >>> OPS["mul"].partials(ScalarMath, 12.0, 3.0, 4.0)
@@ -25,101 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from chainrule.core.backends import MathBackend
 
 Fn = Callable[..., Any]
-
-
-def _scalar_sigmoid(x: float) -> float:
-    # Two branches so that exp never overflows: exp(-|x|) <= 1.
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def _scalar_step(x: float, y: float) -> float:
-    """d max(x, y) / dx: 1 if x wins, 0 if y wins, half each on a tie."""
-    return 1.0 if x > y else (0.5 if x == y else 0.0)
-
-
-def _scalar_xlog(out: float, x: float) -> float:
-    """d x**y / dy = x**y * log(x); 0 at x == 0 (limit), undefined for x < 0."""
-    return out * math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
-
-
-class ScalarMath:
-    """Math on Python floats; raises on domain errors, which the evaluator reports."""
-
-    exp = staticmethod(math.exp)
-    log = staticmethod(math.log)
-    sqrt = staticmethod(math.sqrt)
-    pow = staticmethod(math.pow)  # never complex, unlike ``**``
-    abs = staticmethod(abs)
-    sigmoid = staticmethod(_scalar_sigmoid)
-    tanh = staticmethod(math.tanh)
-    sin = staticmethod(math.sin)
-    cos = staticmethod(math.cos)
-    max = staticmethod(max)
-    min = staticmethod(min)
-    step = staticmethod(_scalar_step)
-    xlog = staticmethod(_scalar_xlog)
-
-    @staticmethod
-    def relu(x: float) -> float:
-        return x if x > 0 else 0.0
-
-    @staticmethod
-    def sign(x: float) -> float:
-        return float((x > 0) - (x < 0))
-
-    @staticmethod
-    def positive(x: float) -> float:
-        return 1.0 if x > 0 else 0.0
-
-
-def _vector_sigmoid(x: Any) -> Any:
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
-
-
-class VectorMath:
-    """Math on numpy arrays with broadcasting; IEEE results (inf, nan) on domain errors.
-
-    Every inf or nan made from finite arguments comes with a floating-point flag
-    (divide, overflow, invalid), never as a constant: the chunked evaluation relies
-    on the flags instead of scanning every intermediate.
-    """
-
-    exp = staticmethod(np.exp)
-    log = staticmethod(np.log)
-    sqrt = staticmethod(np.sqrt)
-    pow = staticmethod(np.power)
-    abs = staticmethod(np.abs)
-    sigmoid = staticmethod(_vector_sigmoid)
-    tanh = staticmethod(np.tanh)
-    sin = staticmethod(np.sin)
-    cos = staticmethod(np.cos)
-    max = staticmethod(np.maximum)
-    min = staticmethod(np.minimum)
-    sign = staticmethod(np.sign)
-
-    @staticmethod
-    def relu(x: Any) -> Any:
-        return np.maximum(x, 0.0)
-
-    @staticmethod
-    def positive(x: Any) -> Any:
-        return np.where(x > 0, 1.0, 0.0)
-
-    @staticmethod
-    def step(x: Any, y: Any) -> Any:
-        return np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0))
-
-    @staticmethod
-    def xlog(out: Any, x: Any) -> Any:
-        # 0 at x == 0 (the limit); at x < 0 log's nan, with the flag the evaluator watches.
-        return out * np.log(np.where(x == 0, 1.0, x))
 
 
 @dataclass(frozen=True)
@@ -145,9 +55,10 @@ class Op:
     domain: Fn | None = None  # domain(*args) -> None if inside, else why not
     kink: Kink | None = None
 
-    def partials(self, m: Any, out: Any, *args: Any) -> tuple[Any, ...]:
+    def partials(self, m: MathBackend, out: Any, *args: Any) -> tuple[Any, ...]:
         """All local partial derivatives d out / d arg_i at one point.
 
+        >>> from chainrule.core.backends import ScalarMath
         >>> OPS["div"].partials(ScalarMath, 0.5, 1.0, 2.0)
         (0.5, -0.25)
         """

@@ -282,7 +282,8 @@ def local_formulas(graph: Graph) -> dict[tuple[int, int], sympy.Expr]:
     """d node / d argument as a formula in the argument names, for every edge."""
     import sympy
 
-    from chainrule.verify.symbolic import SympyMath, exact_constant
+    from chainrule.core.backends import sympy_math
+    from chainrule.verify.symbolic import exact_constant
 
     formulas: dict[tuple[int, int], sympy.Expr] = {}
     for index, node in enumerate(graph.nodes):
@@ -294,7 +295,7 @@ def local_formulas(graph: Graph) -> dict[tuple[int, int], sympy.Expr]:
             else sympy.Symbol(graph.nodes[a].name, real=True)
             for a in node.args
         ]
-        out = node.op.forward(SympyMath, *args)
+        out = node.op.forward(sympy_math(), *args)
         for arg, symbol in zip(node.args, args, strict=True):
             if isinstance(symbol, sympy.Symbol):
                 formula = sympy.diff(out, symbol)

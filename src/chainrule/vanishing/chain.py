@@ -173,12 +173,12 @@ def derivative_facts(activation: str) -> DerivativeFacts:
     """
     import sympy
 
+    from chainrule.core.backends import sympy_math
     from chainrule.core.ops import OPS
-    from chainrule.verify.symbolic import SympyMath
 
     _check_activation(activation)
     x, s = sympy.Symbol("x", real=True), sympy.Symbol("s", real=True)
-    function = OPS[activation].forward(SympyMath, x).rewrite(sympy.Piecewise)
+    function = OPS[activation].forward(sympy_math(), x).rewrite(sympy.Piecewise)
     derivative = sympy.diff(function, x)
     second = sympy.diff(function, x, 2)
     common = {

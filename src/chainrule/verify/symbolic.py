@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from chainrule.core.backends import sympy_math
 from chainrule.core.ops import CONSTANTS
 from chainrule.errors import ChainruleError
 
@@ -46,31 +47,6 @@ SIMPLIFY_SECONDS = 1.0
 
 SYMBOLIC_MAX_OPS = 500
 """Beyond this many operations sympy's recursive algorithms are too slow or too deep."""
-
-
-def _sigmoid(x: Any) -> Any:
-    return 1 / (1 + sympy.exp(-x))
-
-
-def _relu(x: Any) -> Any:
-    return sympy.Max(0, x)
-
-
-class SympyMath:
-    """The ops' math namespace for sympy expressions (mirrors ``ScalarMath``)."""
-
-    exp = staticmethod(sympy.exp)
-    log = staticmethod(sympy.log)
-    sqrt = staticmethod(sympy.sqrt)
-    pow = staticmethod(sympy.Pow)
-    abs = staticmethod(sympy.Abs)
-    sigmoid = staticmethod(_sigmoid)
-    tanh = staticmethod(sympy.tanh)
-    relu = staticmethod(_relu)
-    sin = staticmethod(sympy.sin)
-    cos = staticmethod(sympy.cos)
-    max = staticmethod(sympy.Max)
-    min = staticmethod(sympy.Min)
 
 
 def exact_constant(node: Node) -> sympy.Expr:
@@ -102,10 +78,11 @@ def node_expressions(graph: Graph) -> list[sympy.Expr]:
     """The sympy expression of every node, in graph order (built iteratively)."""
     _check_size(graph)
     inputs = symbols(graph)
+    m = sympy_math()
     exprs: list[sympy.Expr] = []
     for node in graph.nodes:
         if node.op is not None:
-            exprs.append(node.op.forward(SympyMath, *(exprs[arg] for arg in node.args)))
+            exprs.append(node.op.forward(m, *(exprs[arg] for arg in node.args)))
         elif node.constant is not None:
             exprs.append(exact_constant(node))
         else:

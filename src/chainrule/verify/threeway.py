@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chainrule.core.backends import torch_math
 from chainrule.core.ops import OPS
 from chainrule.errors import ChainruleError
 
@@ -82,40 +83,6 @@ def finite_difference(
     return gradients
 
 
-class _TorchMathNamespace:
-    """Built lazily: importing torch takes a second, only verification needs it."""
-
-    _namespace: type | None = None
-
-    @classmethod
-    def get(cls) -> type:
-        if cls._namespace is None:
-            cls._namespace = _make_torch_math()
-        return cls._namespace
-
-
-def _make_torch_math() -> type:
-    import torch
-
-    class TorchMath:
-        """The ops' math namespace on float64 torch tensors (mirrors ``ScalarMath``)."""
-
-        exp = staticmethod(torch.exp)
-        log = staticmethod(torch.log)
-        sqrt = staticmethod(torch.sqrt)
-        pow = staticmethod(torch.pow)
-        abs = staticmethod(torch.abs)
-        sigmoid = staticmethod(torch.sigmoid)
-        tanh = staticmethod(torch.tanh)
-        relu = staticmethod(torch.relu)
-        sin = staticmethod(torch.sin)
-        cos = staticmethod(torch.cos)
-        max = staticmethod(torch.maximum)
-        min = staticmethod(torch.minimum)
-
-    return TorchMath
-
-
 def torch_gradients(graph: Graph, values: Mapping[str, float]) -> tuple[float, dict[str, float]]:
     """(output value, d output / d input) computed by ``torch.autograd`` in float64.
 
@@ -124,7 +91,7 @@ def torch_gradients(graph: Graph, values: Mapping[str, float]) -> tuple[float, d
     """
     import torch
 
-    m = _TorchMathNamespace.get()
+    m = torch_math()
     tensors: list[Any] = []
     leaves: dict[str, Any] = {}
     for node in graph.nodes:
