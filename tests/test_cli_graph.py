@@ -138,3 +138,16 @@ def test_the_sheets_equation_names_the_output_in_json_and_the_explanation(
     status, out, _ = run(capsys, "graph", "A = (a - b*c)*d", "--at", "a=2,b=-7,c=4,d=1",
                          "--explain")
     assert status == 0 and "∂A/∂c = ∂A/∂v1 · ∂v1/∂c = (−1)(−7) = 7" in out
+
+
+def test_every_subcommands_options_stay_options() -> None:
+    """dashes_as_values must know the options of nested subcommands (mnist train ...)."""
+    from chainrule.cli import build_parser, dashes_as_values
+
+    parser = build_parser()
+    for words in (["mnist", "predict", "--checkpoint", "m.pt", "a.png", "--format", "json"],
+                  ["mnist", "train", "--preset", "fast", "--epochs", "1", "--out", "r"],
+                  ["report", "--budget", "quick", "--expr", "x*y", "--at", "x=1,y=2"],
+                  ["gradients", "--depth", "3", "--activation", "relu"]):
+        assert dashes_as_values(parser, words) == words
+    assert dashes_as_values(parser, ["report", "--expr", "-x*y"]) == ["report", "--expr=-x*y"]

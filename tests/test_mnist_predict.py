@@ -432,3 +432,47 @@ def test_tiny_and_sliver_images(size: tuple[int, int]) -> None:
         assert "no digit" in str(error)
     else:
         assert digit.shape == (28, 28)
+
+
+# ---------------------------------------------------------------- digits in MNIST's own format
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("suffix", "points"), [(".png", 0.0), (".jpg", 0.2)])
+def test_mnist_format_files_are_read_as_they_are(
+    tiny_checkpoint: Path, tmp_path: Path, suffix: str, points: float
+) -> None:
+    """300 test digits saved as 28x28 files: predict agrees with evaluate (issue 11).
+
+    PNG is lossless, so the network sees exactly the test set's pixels; JPEG moves
+    pixels a little, which may flip a borderline digit but must not cost accuracy.
+    """
+    model, _ = load_checkpoint(tiny_checkpoint)
+    images, labels = load_mnist("test")
+    images, labels = images[:300], labels[:300]
+    files = []
+    for index, image in enumerate(images.numpy()):
+        files.append(tmp_path / f"{index}{suffix}")
+        Image.fromarray(image).save(files[-1], quality=95)
+    direct = predict_logits(model, images).argmax(dim=1)
+    records = predict.classify(model, files, [load_digit(f) for f in files])
+    read = torch.tensor([record.digit for record in records])
+    evaluated = 100 * int((direct == labels).sum()) / 300
+    predicted = 100 * int((read == labels).sum()) / 300
+    assert predicted >= evaluated - points - 1e-9
+    if suffix == ".png":
+        assert torch.equal(read, direct)
+        pairs = zip(files, images.numpy(), strict=True)
+        assert all((load_digit(f) == image).all() for f, image in pairs)
+
+
+def test_a_28x28_picture_that_is_not_mnist_format_is_still_prepared() -> None:
+    """Black on white is inverted; a small digit in a corner is prepared as before."""
+    white_on_black = np.zeros((28, 28), np.uint8)
+    white_on_black[5:23, 12:16] = 255
+    assert (to_mnist(Image.fromarray(255 - white_on_black)) == white_on_black).all()
+    small = np.zeros((28, 28), np.uint8)
+    small[2:10, 3:6] = 255  # small and off-centre: not as MNIST was made
+    prepared = to_mnist(Image.fromarray(small))
+    rows = np.flatnonzero(prepared.max(axis=1))
+    assert rows[-1] - rows[0] + 1 == 20  # scaled into MNIST's 20 px box

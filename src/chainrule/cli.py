@@ -54,6 +54,8 @@ def dashes_as_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> li
     ['graph', '--at', 'x=2', '--', '-x*log(x)']
     >>> dashes_as_values(build_parser(), ["chain", "--weights", "-1,2", "--x", "0.5"])
     ['chain', '--weights=-1,2', '--x', '0.5']
+    >>> dashes_as_values(build_parser(), ["mnist", "predict", "--checkpoint", "m.pt", "7.png"])
+    ['mnist', 'predict', '--checkpoint', 'm.pt', '7.png']
     """
     words = list(argv)
     options = _options_of(parser, words)
@@ -79,16 +81,22 @@ def dashes_as_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> li
 def _options_of(
     parser: argparse.ArgumentParser, words: list[str]
 ) -> dict[str, argparse.Action]:
-    """The option strings of the subcommand named in ``words`` (and the main parser's)."""
+    """The option strings of the (sub)commands named in ``words``, nested ones included."""
     # argparse keeps its tables private; these two are stable since Python 3.2.
     options = dict(parser._option_string_actions)
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        choices = action.choices if isinstance(action.choices, dict) else {}
-        for word in words:
-            if word in choices:
-                options.update(choices[word]._option_string_actions)
-                return options
+    for word in words:
+        subcommands = _subcommands(parser)
+        if word in subcommands:
+            parser = subcommands[word]
+            options.update(parser._option_string_actions)
     return options
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action.choices, dict):
+            return action.choices
+    return {}
 
 
 def _is_option(word: str, options: dict[str, argparse.Action]) -> bool:
