@@ -17,7 +17,7 @@ from chainrule.errors import ChainruleError
 from chainrule.files import write_atomic
 from chainrule.show.render import ENGINES, PICTURE_FORMATS, using
 from chainrule.show.render import render as draw_picture
-from chainrule.show.tables import structure_text, to_json, to_markdown, to_text
+from chainrule.show.tables import document, structure_text, to_json, to_markdown, to_text
 
 if TYPE_CHECKING:
     from chainrule.show.explain import Format
@@ -148,8 +148,8 @@ def render(args: argparse.Namespace, graph: Graph, result: Result | None) -> str
     if (args.explain or args.symbolic) and fmt == "json":
         from chainrule.verify.symbolic import with_symbolic
 
-        document = with_symbolic(_evaluated(graph, result).to_dict(), graph)
-        return json.dumps(document, indent=2, allow_nan=False)
+        with_closed_forms = with_symbolic(document(_evaluated(graph, result)), graph)
+        return json.dumps(with_closed_forms, indent=2, allow_nan=False)
     if args.explain:
         raise ChainruleError(f"--explain writes text, markdown, latex or json, not {fmt}")
     if args.symbolic:

@@ -175,28 +175,6 @@ class Result:
         """d output / d node for every node, running backpropagation if it has not run."""
         return self.grads if self.grads is not None else self.backward()
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of ``chainrule graph --format json``."""
-        output = self.graph.nodes[self.graph.output]
-        return {
-            "expression": self.graph.source if self.graph.source is not None else str(self.graph),
-            "inputs": {name: json_number(v) for name, v in self.inputs.items()},
-            "steps": [
-                {
-                    "name": s.name,
-                    "op": s.op,
-                    "args": list(s.args),
-                    "expr": s.expr,
-                    "value": json_number(s.value),
-                    "grad": json_number(s.grad),
-                }
-                for s in self.steps
-            ],
-            "output": {"name": output.name, "value": json_number(self.value)},
-            "gradients": {name: json_number(v) for name, v in self.gradients.items()},
-            "warnings": list(self.warnings),
-        }
-
 
 def point_value(value: Any, what: str, needed_by: str) -> float:
     """One number of a result evaluated at one point, for pictures and explanations.
@@ -228,15 +206,6 @@ def point_partials(result: Result, index: int, needed_by: str) -> list[float]:
     out = np.float64(point_value(result.values[index], node.name, needed_by))
     with np.errstate(all="ignore"):
         return [float(p) for p in node.op.partials(numpy_math(), out, *args)]
-
-
-def json_number(value: Any) -> Any:
-    """A float for JSON: infinities and NaN become the strings "inf", "-inf", "nan"."""
-    if isinstance(value, np.ndarray):
-        return [json_number(v) for v in value.ravel().tolist()]
-    if value is None or math.isfinite(value):
-        return None if value is None else float(value)
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
 def evaluate(

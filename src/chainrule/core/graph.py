@@ -16,7 +16,6 @@ v2 = sigmoid(v1)
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections.abc import Collection, Container, Mapping, Sequence
@@ -265,42 +264,19 @@ def _reachable(
     return moved, position[output]
 
 
-def format_number(value: float) -> str:
+def format_number(value: Any) -> str:
     """A constant's name: ``4`` rather than ``4.0``, full precision otherwise.
 
-    >>> format_number(4.0), format_number(0.001), format_number(-2.5)
-    ('4', '0.001', '-2.5')
+    The one plain notation of numbers: the views write it as
+    :func:`chainrule.show.notation.plain`, which is this function.
+
+    >>> format_number(4.0), format_number(0.001), format_number(-2.5), format_number(-0.0)
+    ('4', '0.001', '-2.5', '0')
     """
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def pretty_number(value: float, digits: int = 6) -> str:
-    """A number as pictures and explanations show it: short, with a real minus sign.
-
-    >>> pretty_number(-28.0), pretty_number(1 / 3), pretty_number(2.5e-7), pretty_number(-0.0)
-    ('−28', '0.333333', '2.5e−07', '0')
-    """
-    if math.isnan(value):
-        return "nan"
-    if value == 0:
-        return "0"  # no "−0"
-    return f"{value:.{digits}g}".replace("-", "−")
-
-
-_PRETTY_SYMBOLS = {"*": "·", "-": "−"}
-
-
-def pretty_infix(symbol: str, left: str, right: str) -> str:
-    """``a − v1``, ``b · c``, and powers tight: ``c^3``.
-
-    >>> pretty_infix("*", "b", "c"), pretty_infix("^", "c", "3")
-    ('b · c', 'c^3')
-    """
-    if symbol == "^":
-        return f"{left}^{right}"
-    return f"{left} {_PRETTY_SYMBOLS.get(symbol, symbol)} {right}"
+    number = float(value)  # numpy scalars too: their repr is "np.float64(0.5)"
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
 
 
 def operation_names(

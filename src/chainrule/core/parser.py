@@ -311,7 +311,7 @@ class _Parser:
             value = float(token.text)
             if not math.isfinite(value):
                 raise self.error(f"the number {token.text} is too large", token.column)
-            self.operands.append(self.builder.constant(value, _number_name(value)))
+            self.operands.append(self.builder.constant(value))
         elif kind == "const":
             self.operands.append(self.builder.constant(CONSTANTS[token.text], token.text))
         elif kind == "name":
@@ -409,10 +409,6 @@ class _Parser:
                 raise self.error("'(' is never closed", frame.column)
             self.reduce(frame)
         return self.operands[-1]
-
-
-def _number_name(value: float) -> str:
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
 def _describe(token: Token) -> str:

@@ -19,9 +19,8 @@ from typing import Any
 
 from chainrule.report.budget import Budget
 from chainrule.report.document import Answer, Block, Paragraph
-from chainrule.report.numbers import num, percent, tex_num
 from chainrule.report.parts import Part, PartContext, PartOutput
-from chainrule.show.explain import tex_name
+from chainrule.show.notation import latex_name, latex_number, percent, short
 
 MODULES = ("chainrule.report.answers",)
 """The code of the answers (and all it imports, see :func:`.cache.source_digest`)."""
@@ -98,7 +97,7 @@ def answer_backprop(f: Facts) -> str:
         if first is not None:
             label, gradients, output = first["label"], first["gradients"], first["output"]
     listed = ", ".join(
-        f"$\\partial {tex_name(output)}/\\partial {tex_name(name)} = {tex_num(value)}$"
+        f"$\\partial {latex_name(output)}/\\partial {latex_name(name)} = {latex_number(value)}$"
         for name, value in (gradients or {}).items()
     )
     return _sentences(
@@ -198,12 +197,12 @@ def answer_vanishing(f: Facts) -> str:
         "and barely change while the last layers learn, so training is slow or stalls.",
         _when(vanishing is not None, lambda: (
             "In the sigmoid chain with all weights 1, "
-            + ", ".join(f"$\\partial y/\\partial x = {tex_num(v)}$ at depth {d}"
+            + ", ".join(f"$\\partial y/\\partial x = {latex_number(v)}$ at depth {d}"
                         for d, v in vanishing.items())
             + " (the table of the chain below)."
         )),
         _when(ratio is not None, lambda: (
-            f"In the deep sigmoid network, the first layer's gradient is {num(ratio, 3)} times "
+            f"In the deep sigmoid network, the first layer's gradient is {short(ratio, 3)} times "
             "smaller than the last hidden layer's at initialisation (see *A real deep network*)."
         )),
         _when({"sigmoid default", "relu kaiming"} <= set(accuracies), lambda: (
@@ -229,9 +228,10 @@ def answer_max_derivative(f: Facts) -> str:
         )),
         _when(None not in (bound, actual, depth, factors), lambda: (
             f"For the sheet's chain with unit weights the bound is $({exact})^{{{depth}}} = "
-            f"{tex_num(bound)}$, and the actual gradient is ${tex_num(actual)}$, lower because "
-            f"the layers' factors range from {num(min(factors), 3)} to "
-            f"{num(max(factors), 3)}, all below {exact}."
+            f"{latex_number(bound)}$, and the actual gradient is ${latex_number(actual)}$, "
+            "lower because "
+            f"the layers' factors range from {short(min(factors), 3)} to "
+            f"{short(max(factors), 3)}, all below {exact}."
         )),
     )
 
@@ -250,11 +250,11 @@ def answer_exploding(f: Facts) -> str:
         _when(None not in (threshold, weight, factor, exploding, window, exact), lambda: (
             f"With sigmoid activations a factor $|w \\sigma'(w a)| \\leq {exact} \\cdot |w|$ "
             "can exceed 1 "
-            f"only if $|w| > {num(threshold)}$, and then only while $w a$ stays near 0: for "
-            f"$w = {num(weight)}$, only for ${num(window[0], 3)} < a < {num(window[1], 3)}$. "
-            f"The constructed chain with $w_i = {num(weight)}$ at a fixed point multiplies by "
-            f"{num(factor, 4)} per layer: "
-            + ", ".join(f"${tex_num(v)}$ at depth {d}" for d, v in exploding.items())
+            f"only if $|w| > {short(threshold)}$, and then only while $w a$ stays near 0: for "
+            f"$w = {short(weight)}$, only for ${short(window[0], 3)} < a < {short(window[1], 3)}$. "
+            f"The constructed chain with $w_i = {short(weight)}$ at a fixed point multiplies by "
+            f"{short(factor, 4)} per layer: "
+            + ", ".join(f"${latex_number(v)}$ at depth {d}" for d, v in exploding.items())
             + ". Large weights usually push the sigmoid into saturation instead, which is why "
             "vanishing is the common case for sigmoid networks."
         )),
@@ -266,7 +266,7 @@ def _clipping(net: Mapping[str, Any]) -> str:
     """The deep network whose gradients explode, without and with clipping."""
     wild = (
         f"diverges at step {net['diverged_at']}" if net["diverged_at"] is not None
-        else f"reaches a gradient norm of {num(net['max_norm'], 3)}"
+        else f"reaches a gradient norm of {short(net['max_norm'], 3)}"
     )
     return (
         f"In the deep-network experiment, the {net['label']} network {wild} and ends at "

@@ -17,8 +17,8 @@ from typing import Any
 from chainrule.errors import ChainruleError
 from chainrule.report.budget import Budget
 from chainrule.report.document import Block, Code, Figure, Heading, Paragraph, Table
-from chainrule.report.numbers import num, percent
 from chainrule.report.parts import Part, PartContext, PartOutput
+from chainrule.show.notation import percent, short
 
 GALLERY = 60
 """Most misclassified digits shown (the most confident mistakes first)."""
@@ -106,20 +106,20 @@ def _runner(budget: Budget, role: str, preset: str, part_id: str) -> Any:
 
 def _recipe(config: Any) -> str:
     augment = (
-        f"random rotations up to {num(config.rotate)}°, shifts up to "
-        f"{num(config.translate * 100)}% and zoom up to {num(config.scale * 100)}%"
+        f"random rotations up to {short(config.rotate)}°, shifts up to "
+        f"{short(config.translate * 100)}% and zoom up to {short(config.scale * 100)}%"
         if config.rotate or config.translate or config.scale else "no augmentation"
     )
     extras = []
     if config.label_smoothing:
-        extras.append(f"label smoothing {num(config.label_smoothing)}")
+        extras.append(f"label smoothing {short(config.label_smoothing)}")
     if config.ema_decay:
         extras.append(f"an exponential moving average of the weights (decay {config.ema_decay})")
     if config.weight_decay:
-        extras.append(f"weight decay {num(config.weight_decay)}")
+        extras.append(f"weight decay {short(config.weight_decay)}")
     return (
         f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}, batch size "
-        f"{config.batch_size}, {config.optimizer} with peak learning rate {num(config.lr)} on a "
+        f"{config.batch_size}, {config.optimizer} with peak learning rate {short(config.lr)} on a "
         f"{config.schedule} schedule, {augment}"
         + (f", {', '.join(extras)}" if extras else "")
     )
@@ -129,10 +129,10 @@ def _epoch_table(epochs: list[dict[str, Any]], best_epoch: int) -> Table:
     rows = tuple(
         (
             str(record["epoch"]) + (" (kept)" if record["epoch"] == best_epoch else ""),
-            num(record["train_loss"], 4),
+            short(record["train_loss"], 4),
             percent(record["val_accuracy"]) if record.get("val_accuracy") is not None else "—",
             percent(record["test_accuracy"]) if record.get("test_accuracy") is not None else "—",
-            num(record["seconds"], 3),
+            short(record["seconds"], 3),
         )
         for record in epochs
     )
@@ -258,7 +258,7 @@ def present_model(facts: Mapping[str, Any]) -> list[Block]:
         Heading(title, 3, f"model-{role}"),
         Paragraph(
             f"{facts['parameters']:,} trainable parameters, trained for "
-            f"{num(facts['seconds'], 3)} s with {_recipe(config)}. **Test accuracy: "
+            f"{short(facts['seconds'], 3)} s with {_recipe(config)}. **Test accuracy: "
             f"{percent(facts['test_accuracy'])}** (validation "
             f"{percent(facts['val_accuracy'] or 0)}, epoch {facts['best_epoch']} kept)."
         ),
@@ -292,7 +292,7 @@ def comparison_part(ctx: PartContext) -> PartOutput:
 
     runs = [facts for facts in ctx.facts.values() if "epochs" in facts]
     rows = tuple(
-        (run["role"], run["preset"], f"{run['parameters']:,}", num(run["seconds"], 3),
+        (run["role"], run["preset"], f"{run['parameters']:,}", short(run["seconds"], 3),
          percent(run["test_accuracy"]))
         for run in runs
     )

@@ -35,8 +35,8 @@ from chainrule.report.document import (
     Paragraph,
     Table,
 )
-from chainrule.report.numbers import tex_num
 from chainrule.report.parts import Part, PartOutput
+from chainrule.show.notation import latex_number
 
 MODULES = ("chainrule.report.graphs",)
 """The code an expression's part runs (its cache key hashes it and all it imports)."""
@@ -98,7 +98,7 @@ def work_expression(spec: ExpressionSpec) -> PartOutput:
         variables, symbolic = structure_only(graph)
         blocks += [*variables, *drawn_graph(spec, graph, None), *symbolic]
         return PartOutput(blocks, facts)
-    pairs = ", ".join(f"{name} = {tex_num(value)}" for name, value in point.items())
+    pairs = ", ".join(f"{name} = {latex_number(value)}" for name, value in point.items())
     blocks.append(Paragraph(f"Evaluated at ${pairs}$." if point else
                             "The expression has no inputs: it is a constant."))
     variables, rest, torch_agree = worked_solution(result)
@@ -228,7 +228,7 @@ def torch_check(result: Result) -> tuple[list[Block], bool]:
     text = (
         f"torch autograd, run on float64 tensors through the same operations, "
         f"{'gives the same gradients' if agree else 'gives DIFFERENT gradients'} "
-        f"(largest relative difference ${tex_num(worst, 2)}$)."
+        f"(largest relative difference ${latex_number(worst, 2)}$)."
     )
     return [Paragraph(text)], agree
 

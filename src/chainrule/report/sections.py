@@ -16,9 +16,9 @@ from chainrule.report import answers, digits, vanishing
 from chainrule.report.budget import Budget
 from chainrule.report.document import Block, Heading, Paragraph
 from chainrule.report.graphs import ExpressionSpec, expression_part
-from chainrule.report.numbers import tex_num
 from chainrule.report.parts import Part
 from chainrule.sheet import SHEET_EXPRESSIONS, SHEET_VALUES
+from chainrule.show.notation import latex_number
 
 SHEET_EXAMPLE = r"4(xyz + \max(z, w))"
 """The sheet's example of a computational graph (section 1.2)."""
@@ -98,7 +98,7 @@ def _graphs_intro(specs: list[ExpressionSpec], user: bool) -> Callable[[], list[
                 "for its expressions A, B and C."
             )]
         values = dict(specs[1].values or {})
-        pairs = ", ".join(f"{name} = {tex_num(values[name])}" for name in sorted(values))
+        pairs = ", ".join(f"{name} = {latex_number(values[name])}" for name in sorted(values))
         return [Paragraph(
             "First the sheet's example, with the sheet's names for its intermediate variables; "
             "then the expressions $\\mathcal{A}$, $\\mathcal{B}$ and $\\mathcal{C}$ at "

@@ -15,8 +15,8 @@ from typing import Any
 
 from chainrule.report.budget import Budget
 from chainrule.report.document import Block, Figure, Heading, Math, Paragraph, Table
-from chainrule.report.numbers import num, percent, tex_num
 from chainrule.report.parts import Part, PartContext, PartOutput
+from chainrule.show.notation import latex_number, percent, short
 
 SHEET_DEPTH = 5
 """The sheet's chain: input x, four hidden one-node layers and the output, a_1 .. a_5."""
@@ -151,8 +151,8 @@ def _deepnet_rows(networks: list[Mapping[str, Any]]) -> tuple[tuple[str, ...], .
                 if network["diverged_at"] is not None else "")
         if network["clip"] is not None:
             note = f"clipped {network['clipped_steps']} of {network['steps']} steps"
-        rows.append((network["label"], f"${tex_num(network['first'], 3)}$",
-                     f"${tex_num(network['last_hidden'], 3)}$", num(network["spread"], 2),
+        rows.append((network["label"], f"${latex_number(network['first'], 3)}$",
+                     f"${latex_number(network['last_hidden'], 3)}$", short(network["spread"], 2),
                      percent(network["accuracy"]), note))
     return tuple(rows)
 
@@ -166,9 +166,9 @@ def present_deepnet(facts: Mapping[str, Any]) -> list[Block]:
         Heading("A real deep network", 3, "deepnet"),
         Paragraph(
             f"Multilayer perceptrons with {base['depth']} hidden layers of {base['width']} "
-            f"units, trained on {base['train_size']:,} MNIST images for {num(base['epochs'])} "
+            f"units, trained on {base['train_size']:,} MNIST images for {short(base['epochs'])} "
             f"epoch{'' if base['epochs'] == 1 else 's'} with plain SGD (learning rate "
-            f"{num(base['lr'])}); the gradient norm of "
+            f"{short(base['lr'])}); the gradient norm of "
             f"every layer's weights is measured on {base['probe_size']:,} training images at "
             "initialisation and during training, as in Glorot and Bengio (2010)."
         ),
@@ -228,8 +228,8 @@ def derivative_blocks() -> tuple[list[Block], dict[str, Any]]:
 
 def _layer_table(analysis: Any, caption: str) -> Table:
     rows = tuple(
-        (str(layer.index), num(layer.weight), num(layer.input), num(layer.pre_activation),
-         num(layer.activation), num(layer.derivative), num(layer.factor), num(layer.grad))
+        (str(layer.index), short(layer.weight), short(layer.input), short(layer.pre_activation),
+         short(layer.activation), short(layer.derivative), short(layer.factor), short(layer.grad))
         for layer in analysis.layers
     )
     header = ("$i$", "$w_i$", "$a_{i-1}$", "$z_i = w_i a_{i-1}$", "$a_i = \\sigma(z_i)$",
@@ -252,8 +252,8 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
         f"\\frac{{\\partial a_{i}}}{{\\partial a_{i - 1}}}" for i in range(n, 0, -1)
     )
     same = len(set(analysis.weights)) == 1
-    weights = (f"all {n} weights $w_i = {tex_num(analysis.weights[0])}$" if same
-               else f"weights ${', '.join(tex_num(w) for w in analysis.weights)}$")
+    weights = (f"all {n} weights $w_i = {latex_number(analysis.weights[0])}$" if same
+               else f"weights ${', '.join(latex_number(w) for w in analysis.weights)}$")
     blocks: list[Block] = [
         Heading("(iii) The gradient by the chain rule", 4),
         Paragraph("Each layer depends only on the one before it, so the chain rule is a product "
@@ -266,13 +266,13 @@ def chain_rule_blocks() -> tuple[list[Block], dict[str, Any]]:
              f"\\left|\\frac{{\\partial y}}{{\\partial x}}\\right| \\leq "
              f"\\left({peak}\\right)^{{{n}}} \\prod_{{i=1}}^{{{n}}} |w_i|"),
         Paragraph(
-            f"With {weights} and $x = {tex_num(EXAMPLE_X)}$, "
+            f"With {weights} and $x = {latex_number(EXAMPLE_X)}$, "
             "chainrule's backpropagation through the graph gives "
-            f"$\\partial y / \\partial x = {tex_num(analysis.backprop)}$, and the product "
-            f"formula gives ${tex_num(analysis.closed_form)}$ "
+            f"$\\partial y / \\partial x = {latex_number(analysis.backprop)}$, and the product "
+            f"formula gives ${latex_number(analysis.closed_form)}$ "
             f"({'they agree' if analysis.agree else 'they DISAGREE'}: relative difference "
-            f"${tex_num(analysis.relative_difference, 2)}$). The bound is "
-            f"$\\left({peak}\\right)^{{{n}}} \\prod_i |w_i| = {tex_num(analysis.bound)}$."
+            f"${latex_number(analysis.relative_difference, 2)}$). The bound is "
+            f"$\\left({peak}\\right)^{{{n}}} \\prod_i |w_i| = {latex_number(analysis.bound)}$."
         ),
         _layer_table(analysis, "The chain layer by layer: the value of every node, the local "
                      "factor of every layer and the gradient of y with respect to every node."),
@@ -305,22 +305,24 @@ def examples_blocks() -> tuple[list[Block], dict[str, Any]]:
     weight, factor = first.weights[0], first.layers[0].factor
     low, high = explode.window(weight) or (0.0, 0.0)
     rows = tuple(
-        (str(depth), tex_num(vanishing[depth].backprop), tex_num(exploding[depth].backprop))
+        (str(depth), latex_number(vanishing[depth].backprop),
+         latex_number(exploding[depth].backprop))
         for depth in GROWTH_DEPTHS
     )
     blocks: list[Block] = [
         Heading("Vanishing and exploding: two chains", 4),
         Paragraph(
             f"A layer's factor is at most $|w_i| \\max\\sigma' = {peak}\\,|w_i|$, so it can exceed "
-            f"1 only if $|w_i| > {num(threshold)}$ (sympy solves ${peak}\\,|w| > 1$). Even then "
+            f"1 only if $|w_i| > {short(threshold)}$ (sympy solves ${peak}\\,|w| > 1$). Even then "
             "it does so "
             "only for inputs near the centre of the sigmoid: for "
-            f"$w = {num(weight)}$ the factor exceeds 1 only while "
-            f"${num(low, 3)} < a_{{i-1}} < {num(high, 3)}$. The exploding chain below uses "
-            f"$w_i = {num(weight)}$ in every layer and starts at the fixed point "
-            f"$x = {num(first.x)}$ of $a = \\sigma(w a)$, so every layer multiplies the gradient "
-            f"by ${num(factor, 5)}$; the vanishing chain has $w_i = {num(slow.weights[0])}$ and "
-            f"$x = {num(slow.x)}$."
+            f"$w = {short(weight)}$ the factor exceeds 1 only while "
+            f"${short(low, 3)} < a_{{i-1}} < {short(high, 3)}$. The exploding chain below uses "
+            f"$w_i = {short(weight)}$ in every layer and starts at the fixed point "
+            f"$x = {short(first.x)}$ of $a = \\sigma(w a)$, so every layer multiplies the gradient "
+            f"by ${short(factor, 5)}$; the vanishing chain has "
+            f"$w_i = {short(slow.weights[0])}$ and "
+            f"$x = {short(slow.x)}$."
         ),
         Table(("depth", "vanishing: $\\partial y/\\partial x$",
                "exploding: $\\partial y/\\partial x$"),

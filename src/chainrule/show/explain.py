@@ -38,16 +38,17 @@ To call the output by its own name, name the nodes: ``parse(..., names=["v1",
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from chainrule.core.evaluate import Result, point_partials, point_value
-from chainrule.core.graph import Graph, pretty_infix, pretty_number
+from chainrule.core.graph import Graph
 from chainrule.core.ops import Op
 from chainrule.errors import ChainruleError
+from chainrule.show import notation
+from chainrule.show.notation import latex_name, pretty_infix
 from chainrule.show.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class Notation:
         return name
 
     def number(self, value: float | None, digits: int = DIGITS) -> str:
-        return "—" if value is None else pretty_number(value, digits)
+        return "—" if value is None else notation.pretty(value, digits)
 
     def partial(self, of: str, by: str) -> str:
         return f"∂{self.name(of)}/∂{self.name(by)}"
@@ -123,17 +124,10 @@ class LatexNotation(Notation):
     times = r" \cdot "
 
     def name(self, name: str) -> str:
-        return tex_name(name)
+        return latex_name(name)
 
     def number(self, value: float | None, digits: int = DIGITS) -> str:
-        if value is None or not math.isfinite(value):
-            return super().number(value, digits).replace("−", "-").replace("inf", r"\infty")
-        text = super().number(value, digits).replace("−", "-")
-        mantissa, _, exponent = text.partition("e")
-        if not exponent:
-            return mantissa
-        power = f"10^{{{int(exponent)}}}"
-        return power if mantissa == "1" else f"{mantissa} \\times {power}"
+        return "—" if value is None else notation.latex_number(value, digits)
 
     def partial(self, of: str, by: str) -> str:
         # the slash form: \frac is tiny in tables and inline Markdown math
@@ -151,29 +145,9 @@ class LatexNotation(Notation):
     def formula(self, expr: sympy.Expr) -> str:
         import sympy
 
-        names = {symbol: tex_name(str(symbol)) for symbol in expr.free_symbols}
+        names = {symbol: latex_name(str(symbol)) for symbol in expr.free_symbols}
         text: str = sympy.latex(expr, symbol_names=names)
         return text
-
-
-def tex_name(name: str) -> str:
-    r"""A variable name in LaTeX math: ``v12`` -> ``v_{12}``, ``x_2`` -> ``x_{2}``.
-
-    Multi-letter names are set upright-italic as one word (``\mathit{lr}``), and
-    further underscores become commas in the subscript, so no name can break the
-    math (or need a backslash escape that Markdown would eat).
-
-    >>> [tex_name(n) for n in ["a", "v12", "x_2", "lr", "w_in_1", "pi"]]
-    ['a', 'v_{12}', 'x_{2}', '\\mathit{lr}', 'w_{in,1}', '\\pi']
-    """
-    if name == "pi":
-        return r"\pi"
-    base, _, subscript = name.partition("_")
-    numbered = re.fullmatch(r"([A-Za-z]+?)(\d+)", base)
-    if numbered and not subscript:
-        base, subscript = numbered[1], numbered[2]
-    letters = base if len(base) <= 1 else rf"\mathit{{{base}}}"
-    return f"{letters}_{{{subscript.replace('_', ',')}}}" if subscript else letters
 
 
 # ---------------------------------------------------------------- content

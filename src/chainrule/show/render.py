@@ -62,8 +62,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chainrule.core.evaluate import Result, point_partials, point_value
-from chainrule.core.graph import Graph, Node, NodeKind, format_number, pretty_infix, pretty_number
+from chainrule.core.graph import Graph, Node, NodeKind
 from chainrule.errors import ChainruleError
+from chainrule.show.notation import plain, pretty, pretty_infix
 
 Engine = Literal["auto", "dot", "builtin"]
 ENGINES: tuple[Engine, ...] = ("auto", "dot", "builtin")
@@ -167,16 +168,16 @@ def _node_lines(graph: Graph, index: int, result: Result | None) -> tuple[TextLi
     node = graph.nodes[index]
     if node.kind == "constant":
         assert node.constant is not None
-        named = node.name != format_number(node.constant)  # pi, not 4
-        plain = f" = {pretty_number(node.constant)}" if named else ""
-        return (TextLine(node.name, plain, "title"),)
+        named = node.name != plain(node.constant)  # pi, not 4
+        value_shown = f" = {pretty(node.constant)}" if named else ""
+        return (TextLine(node.name, value_shown, "title"),)
     first = TextLine(node.name, f" = {_expression(graph, node)}" if node.op else "", "title")
     if result is None:
         return (first,)
     grads = result.node_grads()
     output = graph.nodes[graph.output].name
-    value = pretty_number(_scalar(result.values[index], node.name))
-    grad = pretty_number(_scalar(grads[index], f"∂{output}/∂{node.name}"))
+    value = pretty(_scalar(result.values[index], node.name))
+    grad = pretty(_scalar(grads[index], f"∂{output}/∂{node.name}"))
     return (
         first,
         TextLine("", f"value = {value}", "value"),
@@ -189,10 +190,10 @@ def _edge_label(graph: Graph, source: int, target: int, partials: list[float]) -
     mine = [p for arg, p in zip(node.args, partials, strict=True) if arg == source]
     head = f"∂{node.name}/∂{graph.nodes[source].name} = "
     if len(mine) == 1:
-        return head + pretty_number(mine[0])
-    terms = [pretty_number(p) for p in mine]
+        return head + pretty(mine[0])
+    terms = [pretty(p) for p in mine]
     shown = " + ".join(t if not t.startswith("−") else f"({t})" for t in terms)
-    return f"{head}{shown} = {pretty_number(sum(mine))}"
+    return f"{head}{shown} = {pretty(sum(mine))}"
 
 
 def _edges(graph: Graph, result: Result | None) -> Iterator[PictureEdge]:
@@ -267,7 +268,7 @@ def _subtitle(graph: Graph, result: Result | None) -> str:
     if result is None or not graph.inputs:
         return ""
     pairs = [
-        f"{name} = {pretty_number(_scalar(result.values[graph.index(name)], name))}"
+        f"{name} = {pretty(_scalar(result.values[graph.index(name)], name))}"
         for name in graph.inputs
     ]
     text = "at " + ", ".join(pairs)

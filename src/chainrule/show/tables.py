@@ -24,18 +24,13 @@ gradients
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from chainrule.core.evaluate import Result
-from chainrule.core.graph import Graph, format_number
-
-
-def number(value: Any) -> str:
-    """A value in full precision, integers without ``.0``: ``30``, ``-0.25``, ``nan``."""
-    value = float(value)
-    return format_number(value) if math.isfinite(value) else str(value)
+from chainrule.core.graph import Graph
+from chainrule.show.notation import json_value
+from chainrule.show.notation import plain as number
 
 
 def _rows(result: Result) -> tuple[list[list[str]], list[list[str]]]:
@@ -118,6 +113,41 @@ def to_markdown(result: Result) -> str:
     return "\n".join(lines)
 
 
+def document(result: Result) -> dict[str, Any]:
+    """The JSON document of ``chainrule graph --format json``, as a dict.
+
+    Every number goes through :func:`~chainrule.show.notation.json_value`, so the
+    document is strict JSON even where a value is infinite or NaN.
+
+    >>> from chainrule import parse
+    >>> doc = document(parse("a / b").evaluate(a=1, b=0, allow_nan=True))
+    >>> list(doc)
+    ['expression', 'inputs', 'steps', 'output', 'gradients', 'warnings']
+    >>> doc["output"]
+    {'name': 'v1', 'value': 'inf'}
+    """
+    graph = result.graph
+    output = graph.nodes[graph.output]
+    return {
+        "expression": graph.source if graph.source is not None else str(graph),
+        "inputs": {name: json_value(v) for name, v in result.inputs.items()},
+        "steps": [
+            {
+                "name": step.name,
+                "op": step.op,
+                "args": list(step.args),
+                "expr": step.expr,
+                "value": json_value(step.value),
+                "grad": json_value(step.grad),
+            }
+            for step in result.steps
+        ],
+        "output": {"name": output.name, "value": json_value(result.value)},
+        "gradients": {name: json_value(v) for name, v in result.gradients.items()},
+        "warnings": list(result.warnings),
+    }
+
+
 def to_json(result: Result) -> str:
-    """RFC 8259 JSON; see :meth:`Result.to_dict` for the keys."""
-    return json.dumps(result.to_dict(), indent=2, allow_nan=False)
+    """RFC 8259 JSON; see :func:`document` for the keys."""
+    return json.dumps(document(result), indent=2, allow_nan=False)

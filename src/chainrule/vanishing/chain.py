@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.core.evaluate import json_number
 from chainrule.core.graph import Graph, GraphBuilder
 from chainrule.errors import ChainruleError
+from chainrule.show.notation import json_value, short
 from chainrule.show.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
@@ -302,13 +302,13 @@ class ChainLayer:
     def to_dict(self) -> dict[str, Any]:
         return {
             "layer": self.index,
-            "weight": json_number(self.weight),
-            "input": json_number(self.input),
-            "pre_activation": json_number(self.pre_activation),
-            "activation": json_number(self.activation),
-            "derivative": json_number(self.derivative),
-            "factor": json_number(self.factor),
-            "dy_da": json_number(self.grad),
+            "weight": json_value(self.weight),
+            "input": json_value(self.input),
+            "pre_activation": json_value(self.pre_activation),
+            "activation": json_value(self.activation),
+            "derivative": json_value(self.derivative),
+            "factor": json_value(self.factor),
+            "dy_da": json_value(self.grad),
         }
 
 
@@ -360,20 +360,20 @@ class ChainAnalysis:
         return {
             "activation": self.activation,
             "depth": self.depth,
-            "x": json_number(self.x),
-            "weights": [json_number(w) for w in self.weights],
+            "x": json_value(self.x),
+            "weights": [json_value(w) for w in self.weights],
             "graph": str(self.graph).splitlines(),
             "layers": [layer.to_dict() for layer in self.layers],
-            "y": json_number(self.output),
+            "y": json_value(self.output),
             "dy_dx": {
-                "backprop": json_number(self.backprop),
-                "closed_form": json_number(self.closed_form),
-                "relative_difference": json_number(self.relative_difference),
+                "backprop": json_value(self.backprop),
+                "closed_form": json_value(self.closed_form),
+                "relative_difference": json_value(self.relative_difference),
                 "agree": self.agree,
             },
             "bound": {
                 "formula": self.bound_formula(),
-                "value": json_number(self.bound),
+                "value": json_value(self.bound),
                 "holds": self.bound_holds,
             },
             "derivative": self.facts.to_dict(),
@@ -660,10 +660,6 @@ def parse_numbers(text: str, what: str) -> list[float]:
 # --- renderers -------------------------------------------------------------------------------
 
 
-def _g(value: float) -> str:
-    return f"{value + 0.0:.6g}"  # + 0.0 turns -0.0 into 0.0
-
-
 def _header(activation: str) -> list[str]:
     f = SYMBOLS[activation]
     slope = derivative_facts(activation).derivative_text().replace(f"{f}(x)", "a_i")
@@ -683,13 +679,13 @@ def _rows(analysis: ChainAnalysis) -> list[list[str]]:
     return [
         [
             str(layer.index),
-            _g(layer.weight),
-            _g(layer.input),
-            _g(layer.pre_activation),
-            _g(layer.activation),
-            _g(layer.derivative),
-            _g(layer.factor),
-            _g(layer.grad),
+            short(layer.weight),
+            short(layer.input),
+            short(layer.pre_activation),
+            short(layer.activation),
+            short(layer.derivative),
+            short(layer.factor),
+            short(layer.grad),
         ]
         for layer in analysis.layers
     ]
@@ -704,7 +700,7 @@ def _summary_lines(analysis: ChainAnalysis) -> list[str]:
         f"dy/dx by backpropagation: {analysis.backprop:.12g}",
         f"dy/dx = prod_i w_i {f}'(w_i a_{{i-1}}): {analysis.closed_form:.12g}"
         f" ({agree}: relative difference {analysis.relative_difference:.2g})",
-        f"bound |dy/dx| <= {analysis.bound_formula()} = {_g(analysis.bound)}"
+        f"bound |dy/dx| <= {analysis.bound_formula()} = {short(analysis.bound)}"
         f" ({'holds' if analysis.bound_holds else 'VIOLATED'})",
         "",
         analysis.facts.summary(),
@@ -722,8 +718,8 @@ def to_text(analysis: ChainAnalysis) -> str:
     """The per-layer table, ``dy/dx`` both ways, the bound and the derivative facts."""
     f = SYMBOLS[analysis.activation]
     lines = [
-        f"chain: a_0 = x = {_g(analysis.x)}, a_i = {f}(w_i a_{{i-1}}), i = 1..{analysis.depth},"
-        f" y = a_{analysis.depth} = {_g(analysis.output)}",
+        f"chain: a_0 = x = {short(analysis.x)}, a_i = {f}(w_i a_{{i-1}}), i = 1..{analysis.depth},"
+        f" y = a_{analysis.depth} = {short(analysis.output)}",
         "",
         "graph",
         *(f"  {line}" for line in str(analysis.graph).splitlines()),
@@ -741,8 +737,8 @@ def to_markdown(analysis: ChainAnalysis) -> str:
     """The same content as :func:`to_text`, as a Markdown table and list."""
     f = SYMBOLS[analysis.activation]
     lines = [
-        f"**Chain:** a₀ = x = {_g(analysis.x)}, aᵢ = {f}(wᵢ aᵢ₋₁), i = 1..{analysis.depth}, "
-        f"y = {_g(analysis.output)}",
+        f"**Chain:** a₀ = x = {short(analysis.x)}, aᵢ = {f}(wᵢ aᵢ₋₁), i = 1..{analysis.depth}, "
+        f"y = {short(analysis.output)}",
         "",
         *markdown_table([f"`{h}`" for h in _header(analysis.activation)], _rows(analysis)),
         "",

@@ -140,7 +140,7 @@ class GradientReport:
         return math.log10(last / first) if first > 0 and last > 0 else math.inf
 
     def to_dict(self) -> dict[str, Any]:
-        from chainrule.core.evaluate import json_number
+        from chainrule.show.notation import json_value
 
         return {
             "config": asdict(self.config),
@@ -150,18 +150,18 @@ class GradientReport:
                 {
                     "step": s.step,
                     "epoch": s.epoch,
-                    "grad_norms": [json_number(g) for g in s.grad_norms],
-                    "probe_loss": json_number(s.probe_loss),
-                    "train_loss": None if s.train_loss is None else json_number(s.train_loss),
+                    "grad_norms": [json_value(g) for g in s.grad_norms],
+                    "probe_loss": json_value(s.probe_loss),
+                    "train_loss": None if s.train_loss is None else json_value(s.train_loss),
                 }
                 for s in self.snapshots
             ],
-            "orders_of_magnitude_at_init": json_number(self.spread_at_init()),
-            "test_accuracy": json_number(self.test_accuracy),
+            "orders_of_magnitude_at_init": json_value(self.spread_at_init()),
+            "test_accuracy": json_value(self.test_accuracy),
             "steps": self.steps,
             "diverged_at": self.diverged_at,
             "clipped_steps": self.clipped_steps,
-            "max_total_grad_norm": json_number(self.max_total_grad_norm),
+            "max_total_grad_norm": json_value(self.max_total_grad_norm),
             "seconds": round(self.seconds, 2),
         }
 
