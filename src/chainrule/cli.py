@@ -109,16 +109,34 @@ def _is_option(word: str, options: dict[str, argparse.Action]) -> bool:
     return short is not None and short.nargs != 0
 
 
+def flags_of(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """The command's options by destination: ``{"allow_nan": "--allow-nan", ...}``.
+
+    An error that names a library parameter (``allow_nan``) is printed with the flag
+    that sets it, where the command has one.
+
+    >>> flags_of(build_parser(), "graph")["allow_nan"]
+    '--allow-nan'
+    """
+    flags: dict[str, str] = {}
+    for option, action in _options_of(parser, [command]).items():
+        if option.startswith("--"):
+            flags.setdefault(action.dest, option)
+    return flags
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for any error the user can fix)."""
+    flags: dict[str, str] = {}
     try:
         parser = build_parser()
         words = sys.argv[1:] if argv is None else argv
         args = parser.parse_args(dashes_as_values(parser, words))
+        flags = flags_of(parser, args.command)
         status: int = args.run(args)
         return status
     except ChainruleError as error:
-        print(error.render(), file=sys.stderr)
+        print(error.render(flags), file=sys.stderr)
         return 2
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else 0

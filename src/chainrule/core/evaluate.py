@@ -313,11 +313,14 @@ def _refuse_non_finite_inputs(program: Program, values: list[Any]) -> None:
         if _all_finite(value):
             continue
         if np.ndim(value) == 0:
-            raise EvaluationError(f"the value of {name!r} is not finite: {value} (see --allow-nan)")
+            raise EvaluationError.naming(
+                "the value of {name!r} is not finite: {value} (see {allow_nan})",
+                name=name, value=value,
+            )
         point = int(np.flatnonzero(~np.isfinite(value))[0])
-        raise EvaluationError(
-            f"the value of {name!r} is not finite at point {point}: "
-            f"{value.flat[point]} (see --allow-nan)"
+        raise EvaluationError.naming(
+            "the value of {name!r} is not finite at point {point}: {value} (see {allow_nan})",
+            name=name, point=point, value=value.flat[point],
         )
 
 

@@ -291,9 +291,10 @@ def operation_names(
     if names == "letters":
         free = [letter for letter in string.ascii_lowercase if letter not in taken]
         if len(free) < count:
-            raise ChainruleError(
-                f"--names letters: {count} operations but only {len(free)} unused letters; "
-                "use --names v"
+            raise ChainruleError.naming(
+                "{names} letters: {count} operations but only {free} unused letters; "
+                "use {names} v",
+                count=count, free=len(free),
             )
         return free[:count]
     if isinstance(names, str):
@@ -303,7 +304,9 @@ def operation_names(
 
 def _numbered(prefix: str, count: int, taken: set[str]) -> list[str]:
     if not _IDENTIFIER.match(prefix):
-        raise ChainruleError(f"--names: {prefix!r} is not 'v', 'letters' or a list of names")
+        raise ChainruleError.naming(
+            "{names}: {prefix!r} is not 'v', 'letters' or a list of names", prefix=prefix
+        )
     # Pick a prefix that no input uses with a number (a user's v1 stays theirs).
     for candidate in (prefix, "v", "u", "t", "h", "n"):
         labels = [f"{candidate}{i}" for i in range(1, count + 1)]
@@ -314,14 +317,17 @@ def _numbered(prefix: str, count: int, taken: set[str]) -> list[str]:
 
 def _checked_list(labels: list[str], count: int, taken: set[str]) -> list[str]:
     if len(labels) != count:
-        raise ChainruleError(
-            f"--names: {len(labels)} given, but the expression has {count} operations"
+        raise ChainruleError.naming(
+            "{names}: {given} given, but the expression has {count} operations",
+            given=len(labels), count=count,
         )
     for label in labels:
         if not _IDENTIFIER.match(label):
-            raise ChainruleError(f"--names: {label!r} is not a valid name")
+            raise ChainruleError.naming("{names}: {label!r} is not a valid name", label=label)
         if label in taken:
-            raise ChainruleError(f"--names: {label!r} is already an input or constant")
+            raise ChainruleError.naming(
+                "{names}: {label!r} is already an input or constant", label=label
+            )
     if len(set(labels)) != len(labels):
-        raise ChainruleError("--names: the names must be different")
+        raise ChainruleError.naming("{names}: the names must be different")
     return labels

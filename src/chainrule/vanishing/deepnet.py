@@ -81,27 +81,32 @@ class GradientConfig:
         return " ".join(parts)
 
     def validated(self) -> GradientConfig:
-        """This config, or a one-line error naming the bad field."""
+        """This config, or a one-line error naming the bad field (the CLI: its flag)."""
         if self.activation not in ACTIVATIONS:
-            raise ChainruleError(f"--activation must be one of {', '.join(ACTIVATIONS)}")
+            raise ChainruleError.naming("{activation} must be one of {choices}",
+                                        choices=", ".join(ACTIVATIONS))
         if self.init not in INITS:
-            raise ChainruleError(f"--init must be one of {', '.join(INITS)}")
+            raise ChainruleError.naming("{init} must be one of {choices}", choices=", ".join(INITS))
         positive: dict[str, float] = {
-            "--depth": self.depth, "--width": self.width, "--lr": self.lr,
-            "--epochs": self.epochs, "--batch-size": self.batch_size,
-            "--train-size": self.train_size, "--log-every": self.log_every,
-            "--probe-size": self.probe_size, "--init-gain": self.init_gain,
+            "depth": self.depth, "width": self.width, "lr": self.lr,
+            "epochs": self.epochs, "batch_size": self.batch_size,
+            "train_size": self.train_size, "log_every": self.log_every,
+            "probe_size": self.probe_size, "init_gain": self.init_gain,
         }  # fmt: skip
         if self.clip is not None:
-            positive["--clip"] = self.clip
-        positive["--threads"] = self.threads
+            positive["clip"] = self.clip
+        positive["threads"] = self.threads
         for name, value in positive.items():
             if not (math.isfinite(value) and value > 0):
-                raise ChainruleError(f"{name} must be a positive number, got {value}")
+                # "{lr} must be ...": the field's name is the parameter the message names
+                raise ChainruleError.naming(f"{{{name}}} must be a positive number, got {{value}}",
+                                            value=value)
         if self.train_size > 60_000 or self.probe_size > self.train_size:
-            raise ChainruleError("need --probe-size <= --train-size <= 60000")
+            raise ChainruleError.naming("need {probe_size} <= {train_size} <= 60000")
         if self.depth > 200:
-            raise ChainruleError(f"--depth {self.depth} is more than this experiment needs (200)")
+            raise ChainruleError.naming(
+                "{depth} {value} is more than this experiment needs (200)", value=self.depth
+            )
         return self
 
 
