@@ -21,8 +21,10 @@ import time
 
 import chainrule
 from chainrule import Graph, GraphBuilder
+from chainrule.show.dot import dot_program, to_dot
 from chainrule.show.layout import total_span
-from chainrule.show.render import DOT_SPAN_LIMIT, dot_program, picture, render, to_dot
+from chainrule.show.picture import picture
+from chainrule.show.render import DOT_SPAN_LIMIT, render
 
 SHEET = {
     "A": r"(a - (b \cdot c)) \cdot d",

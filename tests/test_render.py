@@ -16,19 +16,11 @@ from hypothesis import strategies as st
 
 from chainrule import OPS, ChainruleError, Graph, GraphBuilder, parse
 from chainrule.cli import main
+from chainrule.show.dot import run_dot, to_dot
 from chainrule.show.drawing import _advance, scene
 from chainrule.show.layout import Box, closest_ordered, layered_layout, total_span
-from chainrule.show.render import (
-    DOT_SPAN_LIMIT,
-    picture,
-    render,
-    run_dot,
-    to_dot,
-    to_pdf,
-    to_png,
-    to_svg,
-    using,
-)
+from chainrule.show.picture import picture
+from chainrule.show.render import DOT_SPAN_LIMIT, render, to_pdf, to_png, to_svg, using
 
 SHEET = {
     "A": r"(a - (b \cdot c)) \cdot d",
@@ -250,7 +242,7 @@ def test_builtin_renderer_without_matplotlib_says_how_to_install_it(
 def test_dot_failures_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ChainruleError, match="dot failed"):
         run_dot("digraph {", "svg")
-    monkeypatch.setattr("chainrule.show.render.DOT_TIMEOUT_S", 1e-6)
+    monkeypatch.setattr("chainrule.show.dot.DOT_TIMEOUT_S", 1e-6)
     with pytest.raises(ChainruleError, match="longer than"):
         run_dot(to_dot(parse("a*b")), "svg")
 

@@ -1,13 +1,13 @@
 """The built-in renderer: pictures of a graph without Graphviz.
 
-One :class:`Scene` (a :class:`~chainrule.show.render.Picture` measured and laid out by
+One :class:`Scene` (a :class:`~chainrule.show.picture.Picture` measured and laid out by
 :mod:`chainrule.show.layout`) is written out twice: as SVG text directly, and as PNG
 or PDF by matplotlib drawing the same shapes at the same coordinates. Text is
 measured with matplotlib's own DejaVu Sans, so the boxes fit their labels in both.
 Units are points (1/72 inch).
 
 >>> from chainrule import parse
->>> from chainrule.show.render import picture
+>>> from chainrule.show.picture import picture
 >>> g = parse("(a - b*c)*d")
 >>> svg = draw(picture(g, g.evaluate(a=2, b=-7, c=4, d=1)), "svg")
 >>> assert isinstance(svg, str)
@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from chainrule.errors import ChainruleError
 from chainrule.show.layout import Box, Layout, Point, Route, layered_layout
-from chainrule.show.render import (
+from chainrule.show.picture import (
     DETAIL_FONT_SIZE,
     EDGE_COLOR,
     EDGE_LABEL_COLOR,
