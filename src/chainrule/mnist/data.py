@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from chainrule.errors import ChainruleError
+from chainrule.mnist.download import fallback_dir, idx_spellings
 
 Split = Literal["train", "test"]
 
@@ -120,16 +121,6 @@ def read_idx(path: Path, sha256: str | None = None) -> torch.Tensor:
     return parse_idx(data, str(path))
 
 
-def idx_spellings(data_dir: Path, stem: str) -> list[Path]:
-    """Where an IDX file may be: standard or dotted name, gzipped or raw.
-
-    >>> [p.name for p in idx_spellings(Path("."), "t10k-labels-idx1-ubyte")][::2]
-    ['t10k-labels-idx1-ubyte.gz', 't10k-labels.idx1-ubyte.gz']
-    """
-    dotted = stem.replace("-idx", ".idx")
-    return [data_dir / f"{name}{ext}" for name in (stem, dotted) for ext in (".gz", "")]
-
-
 def find_idx_files(data_dir: Path, split: Split) -> tuple[Path, Path]:
     """The images and labels files of ``split`` in ``data_dir`` (``.gz`` or raw).
 
@@ -212,8 +203,6 @@ def load_mnist(split: Split, data_dir: Path | None = None) -> tuple[torch.Tensor
         # Download fallback (chainrule.mnist.download): MNIST from the mirrors into the cache
         # for the default folder, or into an empty folder the user named; offline, one line
         # that says what to do.
-        from chainrule.mnist.download import fallback_dir
-
         explicit = data_dir is not None or bool(os.environ.get("CHAINRULE_DATA_DIR"))
         found = fallback_dir(directory, explicit=explicit)
         if found is None:

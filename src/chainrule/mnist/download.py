@@ -27,7 +27,6 @@ from pathlib import Path
 
 from chainrule.errors import ChainruleError
 from chainrule.files import atomic_path
-from chainrule.mnist.data import idx_spellings
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -55,6 +54,16 @@ def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/chainrule/mnist``, or ``~/.cache/chainrule/mnist``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "chainrule" / "mnist"
+
+
+def idx_spellings(data_dir: Path, stem: str) -> list[Path]:
+    """Where an IDX file may be: standard or dotted name, gzipped or raw.
+
+    >>> [p.name for p in idx_spellings(Path("."), "t10k-labels-idx1-ubyte")][::2]
+    ['t10k-labels-idx1-ubyte.gz', 't10k-labels.idx1-ubyte.gz']
+    """
+    dotted = stem.replace("-idx", ".idx")
+    return [data_dir / f"{name}{ext}" for name in (stem, dotted) for ext in (".gz", "")]
 
 
 def missing_files(data_dir: Path, names: Sequence[str]) -> list[str]:
