@@ -96,11 +96,18 @@ def run_train(args: argparse.Namespace) -> int:
         if args.resume:
             raise ChainruleError("--resume needs --out RUN_DIR (the run to continue)")
         out = Path("runs") / f"mnist-{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    result = train(config, out, progress=not args.quiet, resume=args.resume)
+    if config.engine == "chainrule":  # chainrule's own backpropagation on numpy
+        from chainrule.mnist.numpy_train import train as train_with_chainrule
+
+        result: Any = train_with_chainrule(config, out, progress=not args.quiet, resume=args.resume)
+        suffix = ".npz"
+    else:
+        result = train(config, out, progress=not args.quiet, resume=args.resume)
+        suffix = ".pt"
     if args.quiet:
         print(f"test accuracy {result.test_accuracy:.2f}%")
     if result.out_dir is not None and _is_main_process():
-        print(f"saved {result.out_dir / 'best.pt'}, last.pt and metrics.json")
+        print(f"saved {result.out_dir / ('best' + suffix)}, last{suffix} and metrics.json")
     return 0
 
 
@@ -135,7 +142,7 @@ def register_evaluate(nested: Any) -> None:
         type=Path,
         required=True,
         metavar="FILE",
-        help="best.pt or last.pt of `chainrule mnist train`",
+        help="best.pt or last.pt of `chainrule mnist train` (.npz: --engine chainrule)",
     )
     parser.add_argument(
         "--data-dir",
@@ -193,7 +200,7 @@ def register_predict(nested: Any) -> None:
         type=Path,
         required=True,
         metavar="FILE",
-        help="best.pt or last.pt of `chainrule mnist train`",
+        help="best.pt or last.pt of `chainrule mnist train` (.npz: --engine chainrule)",
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files, one digit each")
     parser.add_argument(

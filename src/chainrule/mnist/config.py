@@ -26,6 +26,7 @@ OptimizerName = Literal["adam", "adamw", "sgd", "adadelta"]
 ScheduleName = Literal["onecycle", "cosine", "step", "constant"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 PrecisionName = Literal["auto", "fp32", "bf16"]
+EngineName = Literal["torch", "chainrule"]
 
 
 LOSS_CURVE_STEPS = 20
@@ -63,6 +64,7 @@ class TrainConfig:
     translate: float = 0.0  # max shift as a fraction of the image size
     scale: float = 0.0  # max relative zoom (0.1 = 0.9x..1.1x)
     # --- run ---
+    engine: EngineName = "torch"  # torch, or chainrule's own backpropagation (MLPs, numpy, .npz)
     seed: int = 0  # seeds initialisation, validation split, shuffling, augmentation, dropout
     threads: int = 0  # CPU threads per process (0 = cores // processes)
     device: DeviceName = "auto"  # auto picks cuda, then mps, then cpu
@@ -130,6 +132,7 @@ LITERALS: dict[str, tuple[str, ...]] = {
     "ScheduleName": get_args(ScheduleName),
     "DeviceName": get_args(DeviceName),
     "PrecisionName": get_args(PrecisionName),
+    "EngineName": get_args(EngineName),
 }
 
 

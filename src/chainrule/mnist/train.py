@@ -272,8 +272,13 @@ def load_checkpoint(path: Path | str) -> tuple[nn.Module, TrainConfig]:
     """The model (in eval mode, on the CPU) and config stored in a checkpoint.
 
     Uses the averaged weights when the run kept an EMA. Anything that is not a
-    chainrule MNIST checkpoint gives a one-line error naming the file.
+    chainrule MNIST checkpoint gives a one-line error naming the file. An ``.npz``
+    checkpoint of ``--engine chainrule`` comes back as the same PyTorch network.
     """
+    if Path(path).suffix == ".npz":
+        from chainrule.mnist.numpy_train import load_as_torch
+
+        return load_as_torch(path)
     state = read_checkpoint(Path(path))
     config = TrainConfig.from_dict(state["config"])
     model = build_model(config)

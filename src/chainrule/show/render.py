@@ -98,9 +98,19 @@ def render(
     >>> svg.startswith("<?xml") and svg.count('class="node"')
     3
     """
+    return render_picture(picture(graph, result), fmt, engine=engine)
+
+
+def render_picture(
+    drawing: Picture, fmt: str = "svg", *, engine: Engine | None = None
+) -> str | bytes:
+    """Any :class:`Picture` in ``fmt``, by the engine :func:`render` would choose.
+
+    Pictures need not come from a scalar graph: :mod:`chainrule.tensor.graph` draws
+    a network's tensor-level graph with it.
+    """
     if fmt not in PICTURE_FORMATS:
         raise ChainruleError(f"unknown picture format {fmt!r}; choose one of {PICTURE_FORMATS}")
-    drawing = picture(graph, result)
     if fmt == "dot":
         return dot_text(drawing)
     if _chosen(engine, drawing) == "dot":
