@@ -101,7 +101,7 @@ def test_bad_engine_settings_are_one_line_errors(
 ) -> None:
     assert main(["mnist", "train", "--preset", "fast", "--engine", "chainrule", "--quiet",
                  "--out", str(tmp_path / "x")]) == 2  # fmt: skip
-    assert "trains MLPs" in capsys.readouterr().err
+    assert "--engine chainrule trains MLPs (model mlp, any --hidden)" in capsys.readouterr().err
     assert main(["mnist", "train", *SMALL, "--optimizer", "adadelta"]) == 2
     assert "adadelta" in capsys.readouterr().err
     (tmp_path / "foreign.npz").write_bytes(b"PK junk")

@@ -109,8 +109,9 @@ def _is_option(word: str, options: dict[str, argparse.Action]) -> bool:
     return short is not None and short.nargs != 0
 
 
-def flags_of(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
-    """The command's options by destination: ``{"allow_nan": "--allow-nan", ...}``.
+def flags_of(parser: argparse.ArgumentParser, *words: str) -> dict[str, str]:
+    """The options of the command ``words`` name (``mnist train``: nested ones too), by
+    destination: ``{"allow_nan": "--allow-nan", ...}``.
 
     An error that names a library parameter (``allow_nan``) is printed with the flag
     that sets it, where the command has one.
@@ -119,7 +120,7 @@ def flags_of(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
     '--allow-nan'
     """
     flags: dict[str, str] = {}
-    for option, action in _options_of(parser, [command]).items():
+    for option, action in _options_of(parser, list(words)).items():
         if option.startswith("--"):
             flags.setdefault(action.dest, option)
     return flags
@@ -132,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         words = sys.argv[1:] if argv is None else argv
         args = parser.parse_args(dashes_as_values(parser, words))
-        flags = flags_of(parser, args.command)
+        flags = flags_of(parser, *words)
         status: int = args.run(args)
         return status
     except ChainruleError as error:

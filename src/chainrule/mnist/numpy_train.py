@@ -54,16 +54,18 @@ SUPPORTED_OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
 def check_supported(config: TrainConfig) -> None:
-    """One-line errors for what the chainrule engine does not train."""
+    """One-line errors for what the chainrule engine does not train (naming the options)."""
     if config.model != "mlp":
-        raise ChainruleError(
-            f"--engine chainrule trains MLPs (--preset mlp, any --hidden); {config.model!r} "
-            "is a CNN: use --engine torch"
+        raise ChainruleError.naming(
+            "{engine} chainrule trains MLPs (model mlp, any {hidden}); {model_name} is a CNN: "
+            "train it with {engine} torch",
+            model_name=repr(config.model),
         )
     if config.optimizer not in SUPPORTED_OPTIMIZERS:
-        raise ChainruleError(
-            f"--engine chainrule has the optimizers {', '.join(SUPPORTED_OPTIMIZERS)}, "
-            f"not {config.optimizer}"
+        raise ChainruleError.naming(
+            "{engine} chainrule has the optimizers {names}, not {optimizer} {value}",
+            names=", ".join(SUPPORTED_OPTIMIZERS),
+            value=config.optimizer,
         )
     unsupported = {
         "ema_decay": config.ema_decay != 0,
@@ -72,8 +74,11 @@ def check_supported(config: TrainConfig) -> None:
     }
     for name, given in unsupported.items():
         if given:
-            value = getattr(config, name)
-            raise ChainruleError(f"--engine chainrule runs on the CPU in float32: {name} {value}")
+            raise ChainruleError.naming(
+                "{engine} chainrule runs on the CPU in float32 without weight averaging, "
+                "not {" + name + "} {value}",
+                value=getattr(config, name),
+            )
 
 
 # ---------------------------------------------------------------- data, network, optimizer

@@ -22,16 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chainrule.core.graph import NodeKind, pretty_infix, pretty_number
+from chainrule.core.graph import NodeKind
 from chainrule.core.ops import OPS
-from chainrule.show.render import (
-    Engine,
-    Picture,
-    PictureEdge,
-    PictureNode,
-    TextLine,
-    render_picture,
-)
+from chainrule.show.notation import pretty, pretty_infix
+from chainrule.show.picture import Picture, PictureEdge, PictureNode, TextLine
+from chainrule.show.render import Engine, render_picture
 from chainrule.show.tables import aligned_table
 from chainrule.tensor.tensor import Tensor
 
@@ -78,7 +73,7 @@ def trace(output: Tensor) -> Trace:
         elif tensor.name:
             name = tensor.name
         elif tensor.data.size == 1:
-            name = pretty_number(float(tensor.data.item()))
+            name = pretty(float(tensor.data.item()))
         else:
             constants += 1
             name = f"c{constants}"
@@ -145,7 +140,7 @@ def _elementwise_rule(op: str, names: list[str], position: int, upstream: str, o
     if isinstance(constant, float):
         if constant in (1.0, -1.0):
             return upstream if constant == 1.0 else f"−{upstream}"
-        return f"{pretty_number(constant)} · {upstream}"
+        return f"{pretty(constant)} · {upstream}"
     if op == "mul":
         return f"{upstream} ⊙ {names[1 - position]}"
     if op == "relu":

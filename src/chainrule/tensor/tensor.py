@@ -33,14 +33,15 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from chainrule.core.ops import OPS, Op, VectorMath
+from chainrule.core.backends import numpy_math
+from chainrule.core.ops import OPS, Op
 
 Array = npt.NDArray[Any]
 # ∂L/∂out -> ∂L/∂arg for each argument (None where the argument needs no gradient).
 Backward = Callable[[Array], Sequence[Array | None]]
 Index = Any  # what numpy accepts between brackets: ints, slices, integer arrays, tuples
 
-MATH = VectorMath
+MATH = numpy_math()
 """The math namespace the registry's operations are evaluated with (numpy arrays)."""
 
 DEFAULT_DTYPE = np.float32
