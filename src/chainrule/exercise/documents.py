@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from chainrule.core.graph import pretty_number
 from chainrule.exercise.generator import Variant
 from chainrule.report.document import (
     Block,
@@ -42,6 +41,7 @@ from chainrule.report.document import (
 )
 from chainrule.report.graphs import TITLES, ExpressionSpec, drawn_graph, explanation_blocks
 from chainrule.show import explain
+from chainrule.show.notation import latex_number, pretty
 
 Flavour = Literal["markdown", "html"]
 
@@ -63,7 +63,7 @@ def function_latex(variant: Variant) -> str:
 def point_text(variant: Variant, flavour: Flavour) -> str:
     """``$a = 2$, $b = -7$ and $c = 4$`` (markdown) or ``a = 2, b = −7 and c = 4`` (html)."""
     pairs = [
-        f"${name} = {value}$" if flavour == "markdown" else f"{name} = {pretty_number(value)}"
+        f"${name} = {value}$" if flavour == "markdown" else f"{name} = {pretty(value)}"
         for name, value in variant.at.items()
     ]
     return pairs[0] if len(pairs) == 1 else f"{', '.join(pairs[:-1])} and {pairs[-1]}"
@@ -155,9 +155,9 @@ def solution_blocks(variant: Variant, flavour: Flavour, figure: Figure) -> list[
     """One variant worked through: variables, graph, forward and backward pass, gradients."""
     convert = explanation_blocks if flavour == "markdown" else text_blocks
     sections = [convert(section) for section in _worked_sections(variant, flavour)]
-    value = (f"${variant.output} = {explain.LatexNotation().number(float(variant.result.value))}$"
+    value = (f"${variant.output} = {latex_number(float(variant.result.value))}$"
              if flavour == "markdown" else
-             f"{variant.output} = {pretty_number(float(variant.result.value))}")
+             f"{variant.output} = {pretty(float(variant.result.value))}")
     return [
         heading(variant, ": worked solution"),
         Math(function_latex(variant)),

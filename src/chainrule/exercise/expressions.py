@@ -29,9 +29,10 @@ import math
 from collections.abc import Callable, Sequence
 from functools import cache
 
+from chainrule.core.backends import ScalarMath
 from chainrule.core.graph import Graph, Node, format_number
 from chainrule.core.ops import OPS as OPS  # for the examples
-from chainrule.core.ops import Op, ScalarMath
+from chainrule.core.ops import Op
 from chainrule.core.parser import parse as parse  # for the examples
 
 ATOM = 4.0

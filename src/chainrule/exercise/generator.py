@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from chainrule.core.backends import ScalarMath
 from chainrule.core.evaluate import Result, point_partials
 from chainrule.core.graph import Graph, GraphBuilder, Node
-from chainrule.core.ops import OPS, Op, ScalarMath
+from chainrule.core.ops import OPS, Op
 from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, EvaluationError
 from chainrule.exercise.expressions import fingerprint, latex, node_shapes, plain
