@@ -13,13 +13,8 @@ from PIL import Image
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
 from chainrule.mnist.config import PRESETS, replace
-from chainrule.mnist.numpy_train import (
-    EngineTrainer,
-    load_network,
-    model_weights,
-    read_checkpoint,
-    train,
-)
+from chainrule.mnist.npz import load_network, model_weights, read_checkpoint
+from chainrule.mnist.numpy_train import EngineTrainer, train
 from chainrule.mnist.train import load_checkpoint, normalize
 from chainrule.tensor import Tensor, no_grad
 

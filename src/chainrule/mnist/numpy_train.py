@@ -6,7 +6,7 @@ augmentation streams per epoch, the same schedules, progress bar, ``metrics.json
 and atomic checkpoints with exact ``--resume`` — but forward and backward passes
 are :mod:`chainrule.tensor` on numpy, and checkpoints are ``.npz`` (``best.npz``,
 ``last.npz``). ``chainrule mnist evaluate`` and ``predict`` read them through
-:func:`load_as_torch`: the weights go into the identical PyTorch network.
+:func:`chainrule.mnist.npz.load_as_torch`: the weights go into the identical PyTorch network.
 
 >>> from chainrule.mnist.config import PRESETS, replace
 >>> config = replace(PRESETS["mlp"], engine="chainrule", hidden=(32,), epochs=1,
@@ -35,6 +35,7 @@ from chainrule.errors import ChainruleError
 from chainrule.files import write_atomic
 from chainrule.mnist.config import LOSS_CURVE_STEPS, TrainConfig, asdict, validate
 from chainrule.mnist.data import batch_indices, epoch_generator, random_affine
+from chainrule.mnist.npz import CHECKPOINT_FORMAT, build_network, model_weights, read_checkpoint
 from chainrule.mnist.optim import learning_rate
 from chainrule.mnist.train import (
     RESUMABLE_CHANGES,
@@ -46,9 +47,6 @@ from chainrule.mnist.train import (
 from chainrule.tensor import Tensor, nn, no_grad, optim
 from chainrule.tensor import functional as F
 from chainrule.tensor.tensor import Array
-
-CHECKPOINT_FORMAT = "chainrule-mnist-npz/1"
-"""Marks an ``.npz`` checkpoint as ours; anything else is refused."""
 
 SUPPORTED_OPTIMIZERS = ("adam", "adamw", "sgd")
 
@@ -113,11 +111,6 @@ def prepare_arrays(config: TrainConfig) -> Arrays:
         flat(data.test_x),
         data.test_y.numpy(),
     )
-
-
-def build_network(config: TrainConfig, rng: np.random.Generator) -> nn.Sequential:
-    """784 → hidden... → 10 with PyTorch's default initialisation (float32)."""
-    return nn.mlp(config.hidden, rng=rng, dropout=config.dropout)
 
 
 def make_optimizer(config: TrainConfig, network: nn.Module) -> optim.Optimizer:
@@ -452,51 +445,3 @@ def _run(
 
 def _silent(*_: object) -> None:
     pass
-
-
-# ---------------------------------------------------------------- reading checkpoints
-
-
-def read_checkpoint(path: Path) -> tuple[dict[str, Array], TrainConfig]:
-    """The arrays of a chainrule-engine checkpoint and its config; one-line errors."""
-    arrays = nn.read_npz(path)
-    if "format" not in arrays or str(arrays["format"]) != CHECKPOINT_FORMAT:
-        raise ChainruleError(f"{path}: not a chainrule MNIST checkpoint")
-    try:
-        config = TrainConfig.from_dict(json.loads(str(arrays["config"])))
-    except (json.JSONDecodeError, KeyError):
-        raise ChainruleError(f"{path}: the checkpoint's config is unreadable") from None
-    return arrays, config
-
-
-def model_weights(arrays: dict[str, Array]) -> dict[str, Array]:
-    """The network's parameters of a checkpoint, by name (``1.weight``...)."""
-    return {name[len("model/") :]: a for name, a in arrays.items() if name.startswith("model/")}
-
-
-def load_network(path: Path | str) -> tuple[nn.Sequential, TrainConfig]:
-    """The chainrule network (eval mode) and config stored in an ``.npz`` checkpoint."""
-    arrays, config = read_checkpoint(Path(path))
-    network = build_network(config, np.random.default_rng(0))
-    network.load_state_dict(model_weights(arrays), where=str(path))
-    network.eval()
-    return network, config
-
-
-def to_torch(network: nn.Sequential, config: TrainConfig) -> torch.nn.Module:
-    """The same network as PyTorch's ``mlp`` (weights transposed: torch keeps [out, in])."""
-    from chainrule.mnist.models import build_model
-
-    model = build_model(config)
-    weights = {
-        name: torch.from_numpy(value.T.copy() if value.ndim == 2 else value.copy())
-        for name, value in network.state_dict().items()
-    }
-    model.load_state_dict(weights)
-    return model.eval()
-
-
-def load_as_torch(path: Path | str) -> tuple[torch.nn.Module, TrainConfig]:
-    """An ``.npz`` checkpoint as the PyTorch model ``evaluate`` and ``predict`` run."""
-    network, config = load_network(path)
-    return to_torch(network, config), config

@@ -276,7 +276,7 @@ def load_checkpoint(path: Path | str) -> tuple[nn.Module, TrainConfig]:
     checkpoint of ``--engine chainrule`` comes back as the same PyTorch network.
     """
     if Path(path).suffix == ".npz":
-        from chainrule.mnist.numpy_train import load_as_torch
+        from chainrule.mnist.npz import load_as_torch
 
         return load_as_torch(path)
     state = read_checkpoint(Path(path))
