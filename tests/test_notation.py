@@ -55,9 +55,9 @@ def test_latex_reads_back_as_the_short_number(value: float, digits: int) -> None
     if plain is not None:
         back = float(plain)
     elif power_only is not None:
-        back = 10.0 ** int(power_only)
+        back = float(f"1e{power_only}")  # not 10.0 ** k, which underflows at 5e-324
     else:
-        back = float(mantissa) * 10.0 ** int(exponent)
+        back = float(f"{mantissa}e{exponent}")
     assert math.isclose(back, float(notation.short(value, digits)), rel_tol=1e-9)
 
 
