@@ -1,7 +1,7 @@
 """The graph a tensor computation recorded: drawn with chainrule's renderer, and explained.
 
 :func:`trace` turns the tensors behind a loss into numbered steps (``v1 = x @ W1``)
-with their shapes; :func:`picture` makes the same :class:`~chainrule.show.render.Picture`
+with their shapes; :func:`picture` makes the same :class:`~chainrule.show.picture.Picture`
 the scalar graphs use (inputs as ellipses, operations as boxes, shapes on the nodes,
 each edge labelled with its backward rule), so :func:`draw` gives SVG, PNG or PDF
 with Graphviz or the built-in renderer; :func:`explain` writes the backward pass
@@ -228,7 +228,7 @@ def _leaf_kind(tensor: Tensor) -> str:
 
 
 def picture(output: Tensor) -> Picture:
-    """The graph as a :class:`~chainrule.show.render.Picture`: shapes on nodes, rules on edges."""
+    """The graph as a :class:`~chainrule.show.picture.Picture`: shapes on nodes, rules on edges."""
     trace_ = trace(output)
     nodes = tuple(_picture_node(trace_, index) for index in range(len(trace_.steps)))
     edges = tuple(
