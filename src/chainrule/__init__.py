@@ -7,8 +7,8 @@
 (30.0, 7.0)
 """
 
-from collections.abc import Container
-from typing import Any
+from collections.abc import Container, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chainrule.core import hooks
 from chainrule.core.evaluate import Result, Step
@@ -16,6 +16,9 @@ from chainrule.core.graph import Graph, GraphBuilder, Node
 from chainrule.core.ops import OPS, Op
 from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, EvaluationError, ParseError
+
+if TYPE_CHECKING:
+    from chainrule.grade.verdicts import Report
 
 
 def _notebook_view(
@@ -29,6 +32,26 @@ def _notebook_view(
 
 hooks.mimebundle = _notebook_view
 
+
+def check(
+    expr: str | Graph,
+    at: Mapping[str, float],
+    text: str,
+    *,
+    rel_tol: float = 1e-3,
+    abs_tol: float = 1e-6,
+) -> "Report":
+    r"""Grade a learner's hand-computed forward and backward pass (see :mod:`chainrule.grade`).
+
+    >>> report = check("x*y", {"x": 2, "y": 5}, "p = x*y = 10\n∂p/∂x = 2")
+    >>> [line.verdict for line in report.lines], report.missing
+    (['correct', 'wrong'], ('∂p/∂y',))
+    """
+    # Imported on first use, so that importing chainrule stays light.
+    from chainrule.grade import check as grade_answers
+
+    return grade_answers(expr, at, text, rel_tol=rel_tol, abs_tol=abs_tol)
+
 __all__ = [
     "OPS",
     "ChainruleError",
@@ -40,6 +63,7 @@ __all__ = [
     "ParseError",
     "Result",
     "Step",
+    "check",
     "parse",
 ]
 __version__ = "0.1.0"

@@ -7,6 +7,6 @@ light: import torch, matplotlib or sympy inside ``run``.
 
 from types import ModuleType
 
-from chainrule.commands import chain, demo, exercise, gradients, graph, mnist, report
+from chainrule.commands import chain, check, demo, exercise, gradients, graph, mnist, report
 
-COMMANDS: list[ModuleType] = [graph, demo, mnist, chain, gradients, report, exercise]
+COMMANDS: list[ModuleType] = [graph, check, demo, mnist, chain, gradients, report, exercise]

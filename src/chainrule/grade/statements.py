@@ -1,0 +1,286 @@
+r"""Reading a learner's answer file: one statement per line, never ``eval``.
+
+A line is a definition (``p = b*c``), a value (``p = -28``), a derivative
+(``∂A/∂p = -1``, ``dA/dp = -1``) or, without an ``=``, a note (a heading, a
+table row), which is not graded. ``#`` starts a comment. The sheet's notation
+is read as it is written by hand: ``·``, ``×``, ``−``, ``√``, ``²``, ``³``,
+``(−7)(4)``, and a chain of ``=`` whose last part is the value:
+
+>>> s = read_line(3, "v1 = b · c = (−7)(4) = −28   # the product")
+>>> s.kind, s.name, [p.text for p in s.parts]
+('definition', 'v1', ['b * c', '(-7)*(4)', '-28'])
+>>> d = read_line(9, "∂A/∂p = ∂A/∂q · ∂q/∂p = (1)(−1) = −1")
+>>> d.kind, d.name, d.by, d.parts[0].derivatives
+('derivative', 'A', 'p', {'__g0_': ('A', 'q'), '__g1_': ('q', 'p')})
+>>> print(read_line(4, "q = a - (p").render())
+line 4: cannot read this line: '(' is never closed at column 9
+  q = a - (p
+          ^
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chainrule.core.graph import Graph, Node
+from chainrule.core.ops import CONSTANTS
+from chainrule.core.parser import parse
+from chainrule.errors import ChainruleError, ParseError
+
+StatementKind = Literal["definition", "value", "derivative"]
+
+MAX_LINES = 5000
+"""A longer answer file is refused: no hand-written pass has that many lines."""
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_NAME_ONLY = re.compile(rf"\s*({_NAME})\s*\Z")
+# ∂A/∂p, dA/dp, ∂A / ∂p; the ASCII "d" form only where the whole side is one derivative
+_DERIVATIVE_TERM = re.compile(rf"∂\s*({_NAME})\s*/\s*∂\s*({_NAME})")
+_DERIVATIVE_SIDE = re.compile(rf"\s*[∂d]\s*({_NAME})\s*/\s*[∂d]\s*({_NAME})\s*\Z")
+_ASCII_DERIVATIVE_TERM = re.compile(rf"(?<![A-Za-z0-9_])d({_NAME})\s*/\s*d({_NAME})")
+
+# One character of the hand-written notation -> the parser's plain syntax.
+_SIGNS = {"·": "*", "⋅": "*", "∙": "*", "×": "*", "−": "-", "–": "-", "²": "^2", "³": "^3",
+          "π": "pi"}  # fmt: skip
+_SQRT_OPERAND = re.compile(rf"√\s*({_NAME}|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)")
+_PRODUCT_OF_PARENTHESES = re.compile(r"\)\s*\(")
+_LN = re.compile(r"(?<![A-Za-z0-9_])ln(?=\s*\()")
+_DEFINED = re.compile(rf"\s*({_NAME})\s*=")
+
+
+@dataclass(frozen=True)
+class Plain:
+    """Text in the parser's syntax, with the column of each character in the learner's line."""
+
+    text: str
+    origin: tuple[int, ...]  # origin[i]: 1-based column in the original line of text[i]
+
+    def column(self, index: int) -> int:
+        """The original column of 0-based position ``index`` (the end maps past the last)."""
+        if index < len(self.origin):
+            return self.origin[index]
+        return (self.origin[-1] + 1) if self.origin else 1
+
+
+def _substitute(plain: Plain, pattern: re.Pattern[str], replace: str | None = None) -> Plain:
+    """Apply a regex substitution, keeping every character's original column."""
+    text: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for match in pattern.finditer(plain.text):
+        text.append(plain.text[position : match.start()])
+        origin.extend(plain.origin[position : match.start()])
+        new = match.expand(replace) if replace is not None else ""
+        text.append(new)
+        origin.extend([plain.column(match.start())] * len(new))
+        position = match.end()
+    text.append(plain.text[position:])
+    origin.extend(plain.origin[position:])
+    return Plain("".join(text), tuple(origin))
+
+
+def to_plain(text: str, start_column: int = 1) -> Plain:
+    """The hand-written notation in the parser's plain syntax.
+
+    >>> to_plain("√59 · 2²").text, to_plain("ln(2) − (−7)(4)").text
+    ('sqrt(59) * 2^2', 'log(2) - (-7)*(4)')
+    """
+    chars, origin = [], []
+    for offset, char in enumerate(text):
+        replacement = _SIGNS.get(char, char)
+        chars.append(replacement)
+        origin.extend([start_column + offset] * len(replacement))
+    plain = Plain("".join(chars), tuple(origin))
+    plain = _substitute(plain, _SQRT_OPERAND, r"sqrt(\1)")
+    plain = _substitute(plain, re.compile("√"), "sqrt")
+    plain = _substitute(plain, _PRODUCT_OF_PARENTHESES, ")*(")
+    return _substitute(plain, _LN, "log")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One side of an ``=``: parsed to a graph, or the reason it does not parse."""
+
+    text: str  # in the parser's plain syntax, derivatives replaced by placeholders
+    graph: Graph | None
+    error: ParseError | None  # with the column in the learner's original line
+    derivatives: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (of, by)
+
+    @property
+    def names(self) -> list[str]:
+        """The variables it uses (inputs, the learner's names, derivative placeholders)."""
+        return [] if self.graph is None else self.graph.inputs
+
+    @property
+    def is_number(self) -> bool:
+        """A number or arithmetic on numbers only, such as ``(-7)*(4)``."""
+        return self.graph is not None and not self.graph.inputs
+
+
+def _placeholders(plain: Plain, ascii_names: bool) -> tuple[Plain, dict[str, tuple[str, str]]]:
+    """``∂A/∂q · ∂q/∂p`` -> ``__g0_ * __g1_``: derivatives become names the parser reads.
+
+    Each placeholder is padded to the length of what it replaces, so columns stay true.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    patterns = [_DERIVATIVE_TERM, *([_ASCII_DERIVATIVE_TERM] if ascii_names else [])]
+    for pattern in patterns:
+        text: list[str] = []
+        origin: list[int] = []
+        position = 0
+        for match in pattern.finditer(plain.text):
+            padded = f"__g{len(found)}".ljust(len(match.group()), "_")
+            found[padded] = (match.group(1), match.group(2))
+            text.append(plain.text[position : match.start()] + padded)
+            origin.extend(plain.origin[position : match.start()])
+            last = match.end() - 1
+            origin.extend(plain.origin[min(match.start() + k, last)] for k in range(len(padded)))
+            position = match.end()
+        text.append(plain.text[position:])
+        origin.extend(plain.origin[position:])
+        plain = Plain("".join(text), tuple(origin))
+    return plain, found
+
+
+def _as_variables(graph: Graph, names: Container[str]) -> Graph:
+    """The constants ``e`` and ``pi`` as variables, where the learner named a variable so."""
+    if not any(node.constant is not None and node.name in names for node in graph.nodes):
+        return graph
+    nodes = [Node(node.name) if node.constant is not None and node.name in names else node
+             for node in graph.nodes]  # fmt: skip
+    return Graph(nodes, graph.output, graph.source)
+
+
+def read_part(text: str, start_column: int, variables: Container[str] = ()) -> Part:
+    """Parse one side of an ``=``; a syntax error keeps the learner's column.
+
+    ``variables``: the learner's own names, which win over the constants ``e`` and ``pi``.
+    """
+    plain, derivatives = _placeholders(to_plain(text, start_column), ascii_names=False)
+    if "∂" not in text and "/" in plain.text:
+        plain, derivatives = _placeholders(plain, ascii_names=True)
+    stripped = plain.text.strip()
+    try:
+        graph = parse(plain.text, syntax="latex" if "\\" in plain.text else "plain")
+    except ParseError as error:
+        column = plain.column(min(error.column - 1, len(plain.text)))
+        return Part(stripped, None, ParseError(error.message, "", column), derivatives)
+    return Part(stripped, _as_variables(graph, variables), None, derivatives)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One line of the answer file that states something."""
+
+    line: int  # 1-based line number in the file
+    text: str  # the line as written, without its comment
+    kind: StatementKind
+    name: str  # the variable defined or valued, or the numerator of a derivative
+    parts: tuple[Part, ...]  # the sides after the first "=", in order
+    by: str | None = None  # the denominator of a derivative
+
+    @property
+    def value_part(self) -> Part | None:
+        """The part that states the number: the last, unless a definition has only one."""
+        if self.kind == "definition" and len(self.parts) == 1:
+            return None
+        return self.parts[-1]
+
+    @property
+    def lhs(self) -> str:
+        """The left side, normalized: ``p``, ``∂A/∂p``."""
+        return f"∂{self.name}/∂{self.by}" if self.kind == "derivative" else self.name
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line that cannot be read at all; it says where, with a caret."""
+
+    line: int
+    text: str
+    message: str
+    column: int  # 1-based, in ``text``
+
+    def render(self) -> str:
+        shown = ParseError(self.message, self.text, self.column).render()
+        return shown.replace("error: ", f"line {self.line}: cannot read this line: ", 1)
+
+
+def _strip_comment(text: str) -> str:
+    return text.split("#", 1)[0].rstrip()
+
+
+def _sides(text: str) -> list[tuple[str, int]]:
+    """The text between ``=`` signs, each with the 1-based column where it starts."""
+    sides, start = [], 0
+    for position, char in enumerate(text):
+        if char == "=":
+            sides.append((text[start:position], start + 1))
+            start = position + 1
+    sides.append((text[start:], start + 1))
+    return sides
+
+
+def _first_unreadable(
+    line: int, text: str, parts: list[Part], kind: StatementKind
+) -> Unreadable | None:
+    """The parts that must parse: a definition's right side, and the stated value."""
+    needed = [parts[0], parts[-1]] if kind == "definition" else [parts[-1]]
+    for part in needed:
+        if part.error is not None:
+            return Unreadable(line, text, part.error.message, part.error.column)
+    return None
+
+
+def read_line(
+    line: int, raw: str, variables: Container[str] = ()
+) -> Statement | Unreadable | None:
+    """One line of an answer file: a statement, an unreadable line, or None (no ``=``).
+
+    ``variables``: the names the file defines (so that a variable may be called ``e``).
+    """
+    text = _strip_comment(raw)
+    if "=" not in text:
+        return None
+    (left, _), *rest = _sides(text)
+    for side, column in rest:
+        if not side.strip():
+            return Unreadable(line, text, "nothing between '=' signs or after the last", column)
+    derivative = _DERIVATIVE_SIDE.match(to_plain(left).text)
+    name = _NAME_ONLY.match(to_plain(left).text)
+    if not (derivative or name):
+        return Unreadable(
+            line, text, "the left side is neither a variable (p) nor a derivative (∂A/∂p)",
+            len(left) - len(left.lstrip()) + 1,
+        )
+    parts = [read_part(side, column, variables) for side, column in rest]
+    kind: StatementKind
+    if derivative:
+        kind = "derivative"
+    elif parts[0].is_number:
+        kind = "value"
+    else:
+        kind = "definition"
+    problem = _first_unreadable(line, text, parts, kind)
+    if problem is not None:
+        return problem
+    if derivative:
+        return Statement(line, text, kind, derivative.group(1), tuple(parts), derivative.group(2))
+    assert name is not None
+    return Statement(line, text, kind, name.group(1), tuple(parts))
+
+
+def read(text: str) -> list[Statement | Unreadable]:
+    """Every statement of an answer file, in order (notes and blank lines left out)."""
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        raise ChainruleError(
+            f"the answer file has {len(lines):,} lines; the limit is {MAX_LINES:,}"
+        )
+    defined = {match[1] for raw in lines if (match := _DEFINED.match(_strip_comment(raw)))}
+    shadowing = defined & set(CONSTANTS)
+    read_lines = (read_line(number, raw, shadowing) for number, raw in enumerate(lines, 1))
+    return [statement for statement in read_lines if statement is not None]
