@@ -34,7 +34,8 @@ from chainrule.core.graph import Graph
 from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError
 from chainrule.grade.decompose import decompose
-from chainrule.grade.judge import Tolerance, grade
+from chainrule.grade.judge import grade
+from chainrule.grade.passes import Tolerance
 from chainrule.grade.statements import read
 from chainrule.grade.verdicts import LineVerdict, Report
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule.core.graph import Graph, Node, format_number
 from chainrule.core.ops import OPS
-from chainrule.grade.statements import Statement, Unreadable
+from chainrule.grade.statements import Skipped, Statement, Unreadable
 
 SAMPLE_POINTS = 24
 """Random points at which the learner's variables are compared with the expression."""
@@ -208,7 +208,9 @@ def _output(
 
 
 def decompose(
-    expression: Graph, statements: Sequence[Statement | Unreadable], at: Mapping[str, float]
+    expression: Graph,
+    statements: Sequence[Statement | Unreadable | Skipped],
+    at: Mapping[str, float],
 ) -> Decomposition:
     """Build the learner's graph from their definitions and check it against ``expression``."""
     readable = [s for s in statements if isinstance(s, Statement)]

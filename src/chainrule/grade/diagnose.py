@@ -23,12 +23,14 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from chainrule.core.graph import pretty_number
+from chainrule.core.backends import ScalarMath
 from chainrule.grade.mistakes import CATALOGUE
+from chainrule.grade.passes import Facts as Judge
+from chainrule.grade.statements import Part
 from chainrule.show.explain import Notation, Quantity
+from chainrule.show.notation import pretty
 
 if TYPE_CHECKING:
-    from chainrule.grade.judge import Judge
     from chainrule.grade.statements import Statement
 
 Candidate = tuple[float, str, str]  # (the number that mistake gives, its name, what to say)
@@ -41,7 +43,7 @@ _MAX_SUBSETS = 4  # consumers up to which every partial sum is tried
 
 def number(value: float) -> str:
     """A number as the messages show it (6 significant digits, a real minus sign)."""
-    return pretty_number(value)
+    return pretty(value)
 
 
 def _first_match(judge: Judge, given: float, right: float, candidates: Iterable[Candidate]
@@ -135,7 +137,7 @@ def _value_candidates(judge: Judge, target: int, then: str) -> Iterator[Candidat
             continue
         flipped = [-v if i == position else v for i, v in enumerate(args)]
         try:
-            value = float(node.op.forward(_scalar_math(), *flipped))
+            value = float(node.op.forward(ScalarMath, *flipped))
         except (ArithmeticError, ValueError):
             continue
         name = graph.nodes[arg].name
@@ -146,12 +148,6 @@ def _value_candidates(judge: Judge, target: int, then: str) -> Iterator[Candidat
             yield value, "copy", f"this is your value of {graph.nodes[index].name}{then}"
 
 
-def _scalar_math() -> type:
-    from chainrule.core.ops import ScalarMath
-
-    return ScalarMath
-
-
 def _substitution(
     judge: Judge, statement: Statement, target: int, given: float, then: str
 ) -> Diagnosis | None:
@@ -159,10 +155,8 @@ def _substitution(
     middles = [p for p in statement.parts[1:-1] if p.is_number and p.graph is not None]
     if statement.kind != "definition" or not middles:
         return None
-    from chainrule.grade.judge import _number_of
-
     middle = middles[-1]
-    shown, right = _number_of(middle), judge.from_yours.values[target]
+    shown, right = middle.number(), judge.from_yours.values[target]
     close = judge.tolerance.close
     if close(shown, given) and not close(shown, right):
         return _wrong_number_substituted(judge, middle, target, then)
@@ -175,10 +169,8 @@ def _substitution(
     return None
 
 
-def _wrong_number_substituted(judge: Judge, middle: object, target: int, then: str) -> Diagnosis:
-    from chainrule.grade.statements import Part
-
-    assert isinstance(middle, Part) and middle.graph is not None
+def _wrong_number_substituted(judge: Judge, middle: Part, target: int, then: str) -> Diagnosis:
+    assert middle.graph is not None
     node = judge.graph.nodes[target]
     steps = middle.graph.equations
     if len(steps) == 1 and node.op is not None and steps[0].op == node.op:

@@ -20,13 +20,15 @@ line 4: cannot read this line: '(' is never closed at column 9
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from chainrule.core.backends import ScalarMath
 from chainrule.core.graph import Graph, Node
-from chainrule.core.ops import CONSTANTS
+from chainrule.core.ops import CONSTANTS, FUNCTIONS
 from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, ParseError
 
@@ -49,6 +51,8 @@ _SQRT_OPERAND = re.compile(rf"√\s*({_NAME}|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)")
 _PRODUCT_OF_PARENTHESES = re.compile(r"\)\s*\(")
 _LN = re.compile(r"(?<![A-Za-z0-9_])ln(?=\s*\()")
 _DEFINED = re.compile(rf"\s*({_NAME})\s*=")
+_CALL = re.compile(rf"({_NAME})\s*\(")
+_SYMPY_NAMES = re.compile(r"(?<![A-Za-z0-9_])(Max|Min|Abs)(?=\s*\()")  # sympy's spelling
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,12 @@ def to_plain(text: str, start_column: int = 1) -> Plain:
     plain = _substitute(plain, _SQRT_OPERAND, r"sqrt(\1)")
     plain = _substitute(plain, re.compile("√"), "sqrt")
     plain = _substitute(plain, _PRODUCT_OF_PARENTHESES, ")*(")
+    plain = Plain(_lower_sympy(plain.text), plain.origin)  # the same length: columns stay
     return _substitute(plain, _LN, "log")
+
+
+def _lower_sympy(text: str) -> str:
+    return _SYMPY_NAMES.sub(lambda m: m.group(1).lower(), text)
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,26 @@ class Part:
     def names(self) -> list[str]:
         """The variables it uses (inputs, the learner's names, derivative placeholders)."""
         return [] if self.graph is None else self.graph.inputs
+
+    def number(self, names: Mapping[str, float] | None = None) -> float:
+        """Its value, with ``names`` giving the variables' (NaN where arithmetic fails).
+
+        >>> read_part("(−7)(4)", 1).number(), read_part("2*x", 1).number({"x": 3})
+        (-28.0, 6.0)
+        """
+        assert self.graph is not None
+        names = names or {}
+        values = [math.nan] * len(self.graph.nodes)
+        for index, node in enumerate(self.graph.nodes):
+            if node.op is None:
+                value = node.constant if node.constant is not None else names.get(node.name)
+                values[index] = math.nan if value is None else float(value)
+                continue
+            try:
+                values[index] = float(node.op.forward(ScalarMath, *(values[a] for a in node.args)))
+            except (ArithmeticError, ValueError):
+                return math.nan
+        return values[self.graph.output]
 
     @property
     def is_number(self) -> bool:
@@ -181,6 +210,7 @@ class Statement:
     name: str  # the variable defined or valued, or the numerator of a derivative
     parts: tuple[Part, ...]  # the sides after the first "=", in order
     by: str | None = None  # the denominator of a derivative
+    section: str = ""  # the last line without "=" above it: a heading, if any
 
     @property
     def value_part(self) -> Part | None:
@@ -209,6 +239,16 @@ class Unreadable:
         return shown.replace("error: ", f"line {self.line}: cannot read this line: ", 1)
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A line not graded: a formula with a function that is no operation of chainrule
+    (sympy's ``Heaviside``, ``sign``, ``cosh`` in a worked solution's closed forms)."""
+
+    line: int
+    text: str
+    why: str
+
+
 def _strip_comment(text: str) -> str:
     return text.split("#", 1)[0].rstrip()
 
@@ -226,21 +266,26 @@ def _sides(text: str) -> list[tuple[str, int]]:
 
 def _first_unreadable(
     line: int, text: str, parts: list[Part], kind: StatementKind
-) -> Unreadable | None:
+) -> Unreadable | Skipped | None:
     """The parts that must parse: a definition's right side, and the stated value."""
     needed = [parts[0], parts[-1]] if kind == "definition" else [parts[-1]]
     for part in needed:
-        if part.error is not None:
-            return Unreadable(line, text, part.error.message, part.error.column)
+        if part.error is None:
+            continue
+        unknown = [name for name in _CALL.findall(part.text) if name not in FUNCTIONS]
+        if unknown:
+            return Skipped(line, text, f"not graded: {unknown[0]} is no operation of chainrule")
+        return Unreadable(line, text, part.error.message, part.error.column)
     return None
 
 
 def read_line(
-    line: int, raw: str, variables: Container[str] = ()
-) -> Statement | Unreadable | None:
+    line: int, raw: str, variables: Container[str] = (), section: str = ""
+) -> Statement | Unreadable | Skipped | None:
     """One line of an answer file: a statement, an unreadable line, or None (no ``=``).
 
-    ``variables``: the names the file defines (so that a variable may be called ``e``).
+    ``variables``: the names the file defines (so that a variable may be called ``e``);
+    ``section``: the heading above it (a derivative under "Local derivatives" is local).
     """
     text = _strip_comment(raw)
     if "=" not in text:
@@ -268,12 +313,13 @@ def read_line(
     if problem is not None:
         return problem
     if derivative:
-        return Statement(line, text, kind, derivative.group(1), tuple(parts), derivative.group(2))
+        return Statement(line, text, kind, derivative.group(1), tuple(parts),
+                         derivative.group(2), section)  # fmt: skip
     assert name is not None
-    return Statement(line, text, kind, name.group(1), tuple(parts))
+    return Statement(line, text, kind, name.group(1), tuple(parts), section=section)
 
 
-def read(text: str) -> list[Statement | Unreadable]:
+def read(text: str) -> list[Statement | Unreadable | Skipped]:
     """Every statement of an answer file, in order (notes and blank lines left out)."""
     lines = text.splitlines()
     if len(lines) > MAX_LINES:
@@ -282,5 +328,12 @@ def read(text: str) -> list[Statement | Unreadable]:
         )
     defined = {match[1] for raw in lines if (match := _DEFINED.match(_strip_comment(raw)))}
     shadowing = defined & set(CONSTANTS)
-    read_lines = (read_line(number, raw, shadowing) for number, raw in enumerate(lines, 1))
-    return [statement for statement in read_lines if statement is not None]
+    found: list[Statement | Unreadable | Skipped] = []
+    section = ""
+    for number, raw in enumerate(lines, 1):
+        statement = read_line(number, raw, shadowing, section)
+        if statement is not None:
+            found.append(statement)
+        elif _strip_comment(raw).strip():
+            section = _strip_comment(raw).strip()
+    return found

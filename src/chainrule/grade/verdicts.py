@@ -87,6 +87,7 @@ class Report:
     missing: tuple[str, ...]
     score: int
     max_score: int
+    skipped: tuple[tuple[int, str, str], ...] = ()  # (line, text, why): read, not graded
 
     @property
     def unreadable(self) -> bool:
@@ -119,7 +120,10 @@ class Report:
         """The learner's lines, each with its mark, the message under each ✗ and !."""
         out = [f"check: {self.expression} (output {self.output})", ""]
         width = len(str(max((line.line for line in self.lines), default=1)))
-        for line in self.lines:
+        for line in self._in_order():
+            if isinstance(line, tuple):  # a line not graded
+                out.append(f"  ·  {str(line[0]).rjust(width)}  {line[1].strip()}   ({line[2]})")
+                continue
             number = str(line.line).rjust(width)
             out.append(f"  {MARKS[line.verdict]}  {number}  {line.text.strip()}")
             if line.verdict in _EXPLAINED:
@@ -131,7 +135,10 @@ class Report:
         """The same as a GitHub Markdown table."""
         out = [f"**check** `{_code(self.expression)}` (output `{_code(self.output)}`)", ""]
         out += ["| | line | statement | verdict |", "|---|---|---|---|"]
-        for line in self.lines:
+        for line in self._in_order():
+            if isinstance(line, tuple):
+                out.append(f"| · | {line[0]} | `{_code(line[1].strip())}` | {_cell(line[2])} |")
+                continue
             said = f"**{line.mistake}**: " if line.mistake else ""
             note = f"{said}{line.message}" if line.verdict in _EXPLAINED else line.verdict
             cells = [MARKS[line.verdict], str(line.line), f"`{_code(line.text.strip())}`",
@@ -139,6 +146,11 @@ class Report:
             out.append("| " + " | ".join(cells) + " |")
         out += ["", *self._summary(lambda text: f"**{text}**")]
         return "\n".join(out) + "\n"
+
+    def _in_order(self) -> list[LineVerdict | tuple[int, str, str]]:
+        """The graded lines and the lines not graded, by line number."""
+        both: list[LineVerdict | tuple[int, str, str]] = [*self.lines, *self.skipped]
+        return sorted(both, key=lambda line: line[0] if isinstance(line, tuple) else line.line)
 
     def _summary(self, bold: Any) -> list[str]:
         lines = []
