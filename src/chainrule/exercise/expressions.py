@@ -30,10 +30,11 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from chainrule.core.backends import ScalarMath
-from chainrule.core.graph import Graph, Node, format_number
+from chainrule.core.graph import Graph, Node
 from chainrule.core.ops import OPS as OPS  # for the examples
 from chainrule.core.ops import Op
 from chainrule.core.parser import parse as parse  # for the examples
+from chainrule.show import notation
 
 ATOM = 4.0
 """Binding strength of a name, a number or a function call: never parenthesised."""
@@ -92,7 +93,7 @@ def _leaf_text(node: Node, style: str) -> str:
         return node.name
     if style == "latex" and node.name == "pi":
         return r"\pi"
-    return node.name if node.name in ("pi", "e") else format_number(node.constant)
+    return node.name if node.name in ("pi", "e") else notation.plain(node.constant)
 
 
 def written(graph: Graph, style: str) -> str:

@@ -27,8 +27,12 @@ from xml.sax.saxutils import escape
 from chainrule.exercise.documents import function_latex, heading
 from chainrule.exercise.generator import Variant
 from chainrule.show import explain
+from chainrule.show.notation import short
 
 MOODLE_FILE = "moodle.xml"
+
+MOODLE_DIGITS = 10
+"""Significant digits of a numerical answer (decimal, as Moodle reads it)."""
 
 RELATIVE_TOLERANCE = 0.01
 """A hand-worked answer within 1% is right (3 significant digits) ..."""
@@ -45,14 +49,9 @@ def tolerance(value: float) -> float:
     return max(RELATIVE_TOLERANCE * abs(value), ABSOLUTE_TOLERANCE)
 
 
-def number(value: float) -> str:
-    """A number as Moodle's numerical answers read it: decimal, up to 10 significant digits."""
-    return "0" if value == 0 else f"{value:.10g}"
-
-
 def cloze(value: float) -> str:
     """One numerical sub-question: ``{1:NUMERICAL:=value:tolerance#Correct}``."""
-    return f"{{1:NUMERICAL:={number(value)}:{tolerance(value):.3g}#Correct}}"
+    return f"{{1:NUMERICAL:={short(value, MOODLE_DIGITS)}:{tolerance(value):.3g}#Correct}}"
 
 
 def _math(latex: str) -> str:
