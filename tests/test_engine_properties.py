@@ -22,11 +22,11 @@ LEAVES = st.sampled_from(["x", "y", "z", "2", "0.5", "3"])
 
 def apply(op: Op, args: list[str]) -> str:
     """Plain-syntax text of ``op`` applied to ``args``, fully parenthesised."""
-    if op.infix:
+    if op.form == "infix":
         return f"({args[0]}) {op.symbol} ({args[1]})"
-    if op.name == "neg":
-        return f"-({args[0]})"
-    return f"{op.name}({', '.join(args)})"
+    if op.form == "prefix":
+        return f"{op.symbol}({args[0]})"
+    return f"{op.symbol}({', '.join(args)})"
 
 
 def expressions() -> st.SearchStrategy[str]:

@@ -43,7 +43,12 @@ Derivative = Callable[..., Any] | float | None
 
 
 class Instruction(NamedTuple):
-    """One operation of a compiled graph, in the form the hot loops want."""
+    """One operation of a compiled graph, in the form the hot loops want.
+
+    Ops of one and two arguments, nearly all of them, take the loops' fast paths
+    through ``a``, ``b``, ``da`` and ``db``; an op of any other arity goes through
+    ``args`` and ``derivatives``.
+    """
 
     arity: int
     forward: Callable[..., Any]
@@ -52,6 +57,8 @@ class Instruction(NamedTuple):
     out: int  # node index of the result
     a: int  # node index of the first argument
     b: int  # node index of the second argument (== a for unary ops)
+    args: tuple[int, ...]  # node indices of all the arguments
+    derivatives: tuple[Derivative, ...]  # d out / d each argument (None for constants)
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,14 @@ class Program:
             if op is None:
                 continue
             # Constants need no gradient: skipping them also skips pow's d/d exponent in c^3.
-            a, b = args[0], args[-1]
-            da = None if constant[a] else op.derivatives[0]
-            db = None if op.arity == 1 or constant[b] else op.derivatives[1]
-            instructions.append(Instruction(op.arity, op.forward, da, db, index, a, b))
+            derivatives = tuple(
+                None if constant[arg] else d for arg, d in zip(args, op.derivatives, strict=True)
+            )
+            a, b = args[0], args[min(1, op.arity - 1)]
+            da, db = derivatives[0], derivatives[1] if op.arity == 2 else None
+            instructions.append(
+                Instruction(op.arity, op.forward, da, db, index, a, b, args, derivatives)
+            )
         return Program(
             nodes,
             instructions,
@@ -343,11 +354,13 @@ def _maybe_not_finite(value: Any) -> bool:
 
 
 def _run_forward(instructions: list[Instruction], values: list[Any], m: MathBackend) -> None:
-    for arity, forward, _, _, out, a, b in instructions:
+    for arity, forward, _, _, out, a, b, args, _ in instructions:
         if arity == 2:
             values[out] = forward(m, values[a], values[b])
-        else:
+        elif arity == 1:
             values[out] = forward(m, values[a])
+        else:
+            values[out] = forward(m, *[values[arg] for arg in args])
 
 
 def _forward_scalar(
@@ -499,9 +512,16 @@ def _run_backward(
     drop_before: int = -1,
 ) -> None:
     """Reverse-mode sweep; frees values and gradients of operations before ``drop_before``."""
-    for arity, _, da, db, out, a, b in reversed(instructions):
+    for arity, _, da, db, out, a, b, wide, derivatives in reversed(instructions):
         g = grads[out]
-        args = (values[out], values[a], values[b]) if arity == 2 else (values[out], values[a])
+        args: tuple[Any, ...]
+        if arity == 2:
+            args = (values[out], values[a], values[b])
+        elif arity == 1:
+            args = (values[out], values[a])
+        else:
+            _backward_wide(g, m, values, grads, out, wide, derivatives)
+            da = db = None
         if da is not None:
             contribution = _times_derivative(g, da, m, args)
             grads[a] = contribution if grads[a] is None else grads[a] + contribution
@@ -510,6 +530,23 @@ def _run_backward(
             grads[b] = contribution if grads[b] is None else grads[b] + contribution
         if out < drop_before:  # every consumer of this node has been processed already
             values[out] = grads[out] = None
+
+
+def _backward_wide(
+    g: Any,
+    m: MathBackend,
+    values: list[Any],
+    grads: list[Any],
+    out: int,
+    args: tuple[int, ...],
+    derivatives: tuple[Derivative, ...],
+) -> None:
+    """The backward step of an op with more than two arguments (or none)."""
+    local_args = (values[out], *[values[arg] for arg in args])
+    for arg, derivative in zip(args, derivatives, strict=True):
+        if derivative is not None:
+            contribution = _times_derivative(g, derivative, m, local_args)
+            grads[arg] = contribution if grads[arg] is None else grads[arg] + contribution
 
 
 def _times_derivative(

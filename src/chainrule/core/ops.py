@@ -25,11 +25,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from chainrule.core.backends import MathBackend
 
 Fn = Callable[..., Any]
+
+Form = Literal["infix", "prefix", "call"]  # a - b, -a, max(a, b)
+Grouping = Literal["left", "right", "either"]
+
+# How tightly each printed form binds, loosest first (the parser and every view read
+# these): a - b*c is a - (b*c), -a^2 is -(a^2), -a*b is (-a)*b, and a call binds tightest.
+SUM, PRODUCT, PREFIX, POWER, CALL = 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class Kink:
 
     at: Fn  # elementwise predicate on the arguments: True where the kink is hit
     convention: str  # e.g. "relu'(0) is taken as 0"
+    # The engine's derivative at the kink where it is one number (relu'(0) = 0), which
+    # symbolic views put in place of sympy's Heaviside(0) = 1/2; None where it is not.
+    derivative_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,10 +60,23 @@ class Op:
     # d out / d arg_i, one per argument: a function (m, out, *args) -> value, or a constant
     # number (add, sub, neg), which lets backprop skip the multiplication.
     derivatives: tuple[Fn | float, ...]
-    symbol: str  # infix symbol ("*"), prefix "-" for neg, or the function name
+    symbol: str  # infix symbol ("*"), prefix symbol ("-" of neg), or the function name
     latex: str  # format string over the argument LaTeX, e.g. r"\sqrt{{{0}}}"
     domain: Fn | None = None  # domain(*args) -> None if inside, else why not
     kink: Kink | None = None
+    form: Form = "call"  # how it is written: between, before, or around its arguments
+    precedence: int = CALL  # SUM ... CALL: how tightly the written form binds
+    # How a chain of equal precedence groups when written without parentheses:
+    # a - b - c is (a - b) - c ("left"), a^b^c is a^(b^c) ("right"), a + b + c is either.
+    grouping: Grouping = "left"
+    juxtaposed: bool = False  # numbers as arguments are written side by side: (-7)(4)
+
+    def __post_init__(self) -> None:
+        if len(self.derivatives) != self.arity:
+            raise ValueError(f"{self.name}: {self.arity} arguments need as many derivatives")
+        fixed = {"infix": 2, "prefix": 1}.get(self.form)
+        if fixed is not None and fixed != self.arity:
+            raise ValueError(f"{self.name}: a {self.form} op cannot take {self.arity} arguments")
 
     def partials(self, m: MathBackend, out: Any, *args: Any) -> tuple[Any, ...]:
         """All local partial derivatives d out / d arg_i at one point.
@@ -66,18 +89,18 @@ class Op:
 
     @property
     def infix(self) -> bool:
-        return self.arity == 2 and not self.symbol.isalpha()
+        return self.form == "infix"
 
     def format(self, args: list[str]) -> str:
         """The operation applied to argument names, as the sheet writes it.
 
-        >>> OPS["sub"].format(["a", "v1"]), OPS["max"].format(["z", "w"])
-        ('a - v1', 'max(z, w)')
+        >>> OPS["sub"].format(["a", "v1"]), OPS["neg"].format(["x"]), OPS["max"].format(["z", "w"])
+        ('a - v1', '-x', 'max(z, w)')
         """
-        if self.infix:
+        if self.form == "infix":
             return f"{args[0]} {self.symbol} {args[1]}"
-        if self.name == "neg":
-            return f"-{args[0]}"
+        if self.form == "prefix":
+            return f"{self.symbol}{args[0]}"
         return f"{self.symbol}({', '.join(args)})"
 
 
@@ -108,19 +131,24 @@ def _at_zero(x: Any) -> Any:
 
 
 _OP_LIST = [
-    Op("add", 2, lambda m, x, y: x + y, (1.0, 1.0), "+", "{0} + {1}"),
-    Op("sub", 2, lambda m, x, y: x - y, (1.0, -1.0), "-", "{0} - {1}"),
+    Op("add", 2, lambda m, x, y: x + y, (1.0, 1.0), "+", "{0} + {1}",
+       form="infix", precedence=SUM, grouping="either"),
+    Op("sub", 2, lambda m, x, y: x - y, (1.0, -1.0), "-", "{0} - {1}",
+       form="infix", precedence=SUM),
     Op("mul", 2, lambda m, x, y: x * y,
        (lambda m, o, x, y: y, lambda m, o, x, y: x),
-       "*", r"{0} \cdot {1}"),
+       "*", r"{0} \cdot {1}", form="infix", precedence=PRODUCT, grouping="either",
+       juxtaposed=True),
     Op("div", 2, lambda m, x, y: x / y,
        (lambda m, o, x, y: 1.0 / y, lambda m, o, x, y: -o / y),
        "/", r"\frac{{{0}}}{{{1}}}",
-       domain=_interval("divisor", "/", "(-inf, 0) U (0, inf)", lambda y: y != 0, index=1)),
+       domain=_interval("divisor", "/", "(-inf, 0) U (0, inf)", lambda y: y != 0, index=1),
+       form="infix", precedence=PRODUCT),
     Op("pow", 2, lambda m, x, y: m.pow(x, y),
        (lambda m, o, x, y: y * m.pow(x, y - 1.0), lambda m, o, x, y: m.xlog(o, x)),
-       "^", "{0}^{{{1}}}", domain=_pow_domain),
-    Op("neg", 1, lambda m, x: -x, (-1.0,), "-", "-{0}"),
+       "^", "{0}^{{{1}}}", domain=_pow_domain, form="infix", precedence=POWER,
+       grouping="right"),
+    Op("neg", 1, lambda m, x: -x, (-1.0,), "-", "-{0}", form="prefix", precedence=PREFIX),
     Op("sqrt", 1, lambda m, x: m.sqrt(x), (lambda m, o, x: 0.5 / o,), "sqrt", r"\sqrt{{{0}}}",
        domain=_interval("argument", "sqrt", "[0, inf)", lambda x: x >= 0)),
     Op("exp", 1, lambda m, x: m.exp(x), (lambda m, o, x: o,), "exp", "e^{{{0}}}"),
@@ -128,14 +156,14 @@ _OP_LIST = [
        r"\log\left({0}\right)",
        domain=_interval("argument", "log", "(0, inf)", lambda x: x > 0)),
     Op("abs", 1, lambda m, x: m.abs(x), (lambda m, o, x: m.sign(x),), "abs",
-       r"\left|{0}\right|", kink=Kink(_at_zero, "abs'(0) is taken as 0")),
+       r"\left|{0}\right|", kink=Kink(_at_zero, "abs'(0) is taken as 0", derivative_at=0.0)),
     Op("sigmoid", 1, lambda m, x: m.sigmoid(x), (lambda m, o, x: o * (1.0 - o),), "sigmoid",
        r"\sigma\left({0}\right)"),
     Op("tanh", 1, lambda m, x: m.tanh(x), (lambda m, o, x: 1.0 - o * o,), "tanh",
        r"\tanh\left({0}\right)"),
     Op("relu", 1, lambda m, x: m.relu(x), (lambda m, o, x: m.positive(x),), "relu",
        r"\operatorname{{relu}}\left({0}\right)",
-       kink=Kink(_at_zero, "relu'(0) is taken as 0")),
+       kink=Kink(_at_zero, "relu'(0) is taken as 0", derivative_at=0.0)),
     Op("sin", 1, lambda m, x: m.sin(x), (lambda m, o, x: m.cos(x),), "sin",
        r"\sin\left({0}\right)"),
     Op("cos", 1, lambda m, x: m.cos(x), (lambda m, o, x: -m.sin(x),), "cos",
@@ -153,8 +181,14 @@ _OP_LIST = [
 OPS: dict[str, Op] = {op.name: op for op in _OP_LIST}
 """Every primitive, by name."""
 
-FUNCTIONS: dict[str, Op] = {op.name: op for op in _OP_LIST if not op.infix and op.name != "neg"}
+FUNCTIONS: dict[str, Op] = {op.name: op for op in _OP_LIST if op.form == "call"}
 """The operations users call by name, e.g. ``sqrt(x)``."""
+
+INFIX: dict[str, Op] = {op.symbol: op for op in _OP_LIST if op.form == "infix"}
+"""The operations written between their arguments, by symbol: ``a * b``."""
+
+PREFIX_OPS: dict[str, Op] = {op.symbol: op for op in _OP_LIST if op.form == "prefix"}
+"""The operations written before their argument, by symbol: ``-a``."""
 
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 """Named constants of the expression language."""

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal, NamedTuple
 
 from chainrule.core.graph import Graph, GraphBuilder
-from chainrule.core.ops import CONSTANTS, FUNCTIONS, OPS
+from chainrule.core.ops import CONSTANTS, FUNCTIONS, INFIX, OPS, PREFIX, PREFIX_OPS
 from chainrule.errors import ParseError
 
 Syntax = Literal["plain", "latex", "auto"]
@@ -40,10 +40,14 @@ class Token(NamedTuple):
     bare: bool = False  # a LaTeX function written without parentheses: \ln x
 
 
+# The registry's operator symbols, longest first; "**" is Python's spelling of "^".
+_OPERATOR = "|".join(
+    re.escape(symbol) for symbol in sorted({*INFIX, *PREFIX_OPS, "**"}, key=len, reverse=True)
+)
 _PLAIN_TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>\*\*|[-+*/^])"
+    rf"|(?P<op>{_OPERATOR})"
     r"|(?P<punct>[(),])"
     r"|(?P<bad>\S))"
 )
@@ -89,7 +93,7 @@ _LATEX_TOKEN = re.compile(
     r"|(?P<cmd>\\(?:[A-Za-z]+|.))"
     r"|(?P<num>\d+(?:\.\d+)?)"
     r"|(?P<letter>[A-Za-z](?:_(?:\{[A-Za-z0-9]+\}|[A-Za-z0-9]))?)"
-    r"|(?P<op>\*\*|[-+*/^])"
+    rf"|(?P<op>{_OPERATOR})"
     r"|(?P<punct>[()\[\],{}])"
 )
 
@@ -237,9 +241,8 @@ def lex_latex(text: str) -> Iterator[Token]:
 
 
 # Binding power of binary operators; "^" is right-associative.
-_BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
-_BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow"}
-_PREFIX = 3  # unary minus and bare LaTeX functions: -a^2 is -(a^2), -a*b is (-a)*b
+# Bare LaTeX functions (\ln x) bind like a prefix operator: \ln x^2 is ln(x^2).
+_BARE_FUNCTION = PREFIX
 _STARTS_OPERAND = {"num", "name", "const", "func", "("}
 _IMPLICIT_PLAIN = ({"num"}, _STARTS_OPERAND - {"num"})  # 2x, 4(x+y), 2 sqrt(x)
 _IMPLICIT_LATEX = ({"num", "name", "const", ")"}, _STARTS_OPERAND)  # xyz, 4(...), (a)(b)
@@ -323,9 +326,10 @@ class _Parser:
         elif kind == "(":
             self.stack.append(_Frame("paren", "", token.column))
             return True
-        elif kind == "op" and token.text in "+-":
-            if token.text == "-":
-                self.stack.append(_Frame("prefix", "neg", token.column, _PREFIX))
+        elif kind == "op" and (token.text in PREFIX_OPS or token.text == "+"):
+            if token.text in PREFIX_OPS:  # a unary plus changes nothing
+                op = PREFIX_OPS[token.text]
+                self.stack.append(_Frame("prefix", op.name, token.column, op.precedence))
             return True
         else:
             raise self.error(_expected_operand(token, previous), token.column)
@@ -345,7 +349,7 @@ class _Parser:
         if token.bare:
             if OPS[token.text].arity != 1:
                 raise self.error(f"expected '(' after {token.text}", token.column)
-            self.stack.append(_Frame("prefix", token.text, token.column, _PREFIX))
+            self.stack.append(_Frame("prefix", token.text, token.column, _BARE_FUNCTION))
             return
         paren = next(self.tokens)
         if paren.kind != "(":
@@ -370,14 +374,14 @@ class _Parser:
         raise self.error(f"expected an operator before {_describe(token)}", token.column)
 
     def binary(self, token: Token) -> None:
-        precedence = _BINARY[token.text]
-        right_assoc = token.text == "^"
+        op = INFIX[token.text]
+        precedence, right_assoc = op.precedence, op.grouping == "right"
         while self.stack and self.stack[-1].kind in ("binary", "prefix"):
             top = self.stack[-1].precedence
             if top < precedence or (right_assoc and top == precedence):
                 break
             self.reduce(self.stack.pop())
-        self.stack.append(_Frame("binary", _BINARY_OPS[token.text], token.column, precedence))
+        self.stack.append(_Frame("binary", op.name, token.column, precedence))
 
     def pop_until_paren(self, token: Token, message: str) -> None:
         while self.stack and self.stack[-1].kind in ("binary", "prefix"):

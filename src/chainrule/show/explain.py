@@ -48,7 +48,7 @@ from chainrule.core.graph import Graph
 from chainrule.core.ops import Op
 from chainrule.errors import ChainruleError
 from chainrule.show import notation
-from chainrule.show.notation import latex_name, pretty_infix
+from chainrule.show.notation import latex_name, pretty_infix, pretty_prefix
 from chainrule.show.tables import aligned_table, markdown_table
 
 if TYPE_CHECKING:
@@ -105,14 +105,14 @@ class Notation:
 
     def apply(self, op: Op, args: Sequence[Quantity]) -> str:
         """The op applied to its arguments: ``b · c``, ``(−7)(4)``, ``sqrt(59)``."""
-        if op.name == "mul" and all(a.value is not None for a in args):
+        if op.juxtaposed and all(a.value is not None for a in args):
             return "".join(f"({a.text})" for a in args)
-        if op.infix or op.name == "neg":
-            shown = [f"({a.text})" if a.negative else a.text for a in args]
-            if op.name == "neg":
-                return f"−{shown[0]}"
-            return pretty_infix(op.symbol, shown[0], shown[1])
-        return op.format([a.text for a in args])
+        if op.form == "call":
+            return op.format([a.text for a in args])
+        shown = [f"({a.text})" if a.negative else a.text for a in args]
+        if op.form == "prefix":
+            return pretty_prefix(op.symbol, shown[0])
+        return pretty_infix(op.symbol, shown[0], shown[1])
 
     def formula(self, expr: sympy.Expr) -> str:
         return str(expr)
@@ -134,7 +134,7 @@ class LatexNotation(Notation):
         return rf"\partial {self.name(of)} / \partial {self.name(by)}"
 
     def apply(self, op: Op, args: Sequence[Quantity]) -> str:
-        if op.name == "mul" and all(a.value is not None for a in args):
+        if op.juxtaposed and all(a.value is not None for a in args):
             return "".join(f"({a.text})" for a in args)
         shown = [
             f"({a.text})" if a.negative and f"{{{{{{{i}}}}}}}" not in op.latex else a.text
@@ -273,8 +273,11 @@ def local_formulas(graph: Graph) -> dict[tuple[int, int], sympy.Expr]:
         for arg, symbol in zip(node.args, args, strict=True):
             if isinstance(symbol, sympy.Symbol):
                 formula = sympy.diff(out, symbol)
-                if node.op.name == "relu":  # the engine's relu'(0) = 0, not sympy's 1/2
-                    formula = formula.subs(sympy.Heaviside(symbol), sympy.Heaviside(symbol, 0))
+                kink = node.op.kink
+                if kink is not None and kink.derivative_at is not None:
+                    # the engine's convention at the kink (relu'(0) = 0), not sympy's H(0) = 1/2
+                    at_kink = sympy.Heaviside(symbol, sympy.Rational(kink.derivative_at))
+                    formula = formula.subs(sympy.Heaviside(symbol), at_kink)
                 formulas[index, arg] = formula
     return formulas
 

@@ -8,7 +8,7 @@ One function per notation, each used wherever that notation is shown:
 - :func:`latex_number`: :func:`short` as ``1.5 \times 10^{-7}``, ``\infty`` (LaTeX, Markdown math);
 - :func:`json_value`: floats, with ``"inf"`` and ``"nan"`` as strings (every JSON document);
 - :func:`percent`: an accuracy, ``99.12%`` (the report);
-- :func:`latex_name`: ``v12`` as ``v_{12}``; :func:`pretty_infix`: ``b · c``, ``a − v1``.
+- :func:`latex_name`: ``v12`` as ``v_{12}``; :func:`pretty_infix`: ``b · c``, ``a − v1``; :func:`pretty_prefix`: ``−a``.
 
 The core names constant nodes by their value (``4``, ``0.001``), so the plain
 notation has to live in the core, which imports no view:
@@ -45,6 +45,7 @@ __all__ = [
     "plain",
     "pretty",
     "pretty_infix",
+    "pretty_prefix",
     "short",
 ]
 
@@ -156,3 +157,12 @@ def pretty_infix(symbol: str, left: str, right: str) -> str:
     if symbol == "^":
         return f"{left}^{right}"
     return f"{left} {_PRETTY_SYMBOLS.get(symbol, symbol)} {right}"
+
+
+def pretty_prefix(symbol: str, operand: str) -> str:
+    """``−a``: a prefix operator with its pretty symbol.
+
+    >>> pretty_prefix("-", "v1")
+    '−v1'
+    """
+    return f"{_PRETTY_SYMBOLS.get(symbol, symbol)}{operand}"

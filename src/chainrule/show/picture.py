@@ -35,8 +35,9 @@ from typing import Any, Literal
 
 from chainrule.core.evaluate import Result, point_partials, point_value
 from chainrule.core.graph import Graph, Node, NodeKind
+from chainrule.core.ops import CALL
 from chainrule.errors import ChainruleError
-from chainrule.show.notation import plain, pretty, pretty_infix
+from chainrule.show.notation import plain, pretty, pretty_infix, pretty_prefix
 
 PNG_DPI = 150  # pixels per inch of PNG pictures, from either renderer
 
@@ -115,10 +116,10 @@ def _expression(graph: Graph, node: Node) -> str:
     """The right-hand side as printed: ``a − v1``, ``b · c``, ``sqrt(v2)``."""
     assert node.op is not None
     names = [graph.nodes[arg].name for arg in node.args]
-    if node.op.infix:
+    if node.op.form == "infix":
         return pretty_infix(node.op.symbol, names[0], names[1])
-    if node.op.name == "neg":
-        return f"−{names[0]}"
+    if node.op.form == "prefix":
+        return pretty_prefix(node.op.symbol, names[0])
     return node.op.format(names)
 
 
@@ -171,9 +172,6 @@ def _edges(graph: Graph, result: Result | None) -> Iterator[PictureEdge]:
 
 
 _TITLE_LIMIT = 100  # characters; longer formulas are cut with an ellipsis
-# Binding strength of each operation in the title's formula (higher binds tighter).
-_PRECEDENCE = {"add": 4, "sub": 4, "mul": 5, "div": 5, "neg": 6, "pow": 7}
-_CALL = 9  # leaves and function calls never need parentheses
 
 
 def _operand(text: str, strength: int, minimum: int) -> str:
@@ -189,20 +187,20 @@ def _formula(graph: Graph) -> str | None:
     texts: list[str | None] = []
     strengths: list[int] = []
     for node in graph.nodes:
-        strength = _PRECEDENCE.get(node.op.name, _CALL) if node.op else _CALL
+        strength = node.op.precedence if node.op else CALL  # leaves never need parentheses
         args = [(texts[a], strengths[a]) for a in node.args]
         text: str | None = node.name
         if node.op is None:
             pass
         elif any(arg_text is None for arg_text, _ in args):
             text = None
-        elif node.op.name == "neg":
-            text = "−" + _operand(str(args[0][0]), args[0][1], strength)
-        elif node.op.infix:
+        elif node.op.form == "prefix":
+            text = pretty_prefix(node.op.symbol, _operand(str(args[0][0]), args[0][1], strength))
+        elif node.op.form == "infix":
             (left, left_strength), (right, right_strength) = args
             # a − (b − c) and a / (b · c) need parentheses; (a^b)^c does too.
-            right_needs = strength + (node.op.name in ("sub", "div"))
-            left_needs = strength + (node.op.name == "pow")
+            right_needs = strength + (node.op.grouping == "left")
+            left_needs = strength + (node.op.grouping == "right")
             text = pretty_infix(
                 node.op.symbol,
                 _operand(str(left), left_strength, left_needs),
