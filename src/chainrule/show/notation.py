@@ -8,7 +8,8 @@ One function per notation, each used wherever that notation is shown:
 - :func:`latex_number`: :func:`short` as ``1.5 \times 10^{-7}``, ``\infty`` (LaTeX, Markdown math);
 - :func:`json_value`: floats, with ``"inf"`` and ``"nan"`` as strings (every JSON document);
 - :func:`percent`: an accuracy, ``99.12%`` (the report);
-- :func:`latex_name`: ``v12`` as ``v_{12}``; :func:`pretty_infix`: ``b · c``, ``a − v1``; :func:`pretty_prefix`: ``−a``.
+- :func:`latex_name`: ``v12`` as ``v_{12}``; :func:`pretty_infix`: ``b · c``, ``a − v1``;
+  :func:`pretty_prefix`: ``−a``.
 
 The core names constant nodes by their value (``4``, ``0.001``), so the plain
 notation has to live in the core, which imports no view:
