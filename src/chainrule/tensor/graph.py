@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from chainrule.core.graph import NodeKind
 from chainrule.core.ops import OPS
-from chainrule.show.notation import pretty, pretty_infix
+from chainrule.show.notation import pretty, pretty_infix, pretty_prefix
 from chainrule.show.picture import Picture, PictureEdge, PictureNode, TextLine
 from chainrule.show.render import Engine, render_picture
 from chainrule.show.tables import aligned_table
@@ -102,9 +102,9 @@ def expression(trace_: Trace, step: Step) -> str:
         return f"reshape({names[0]}, {tensor.detail})"
     if tensor.op in OPS:
         op = OPS[tensor.op]
-        if op.infix:
+        if op.form == "infix":
             return pretty_infix(op.symbol, names[0], names[1])
-        return f"−{names[0]}" if op.name == "neg" else op.format(names)
+        return pretty_prefix(op.symbol, names[0]) if op.form == "prefix" else op.format(names)
     return f"{tensor.op}({', '.join(names)}{detail})"
 
 
