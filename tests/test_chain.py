@@ -13,13 +13,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.cli import main
+from chainrule.commands.chain import parse_weight_init
+from chainrule.core.ops import OPS
 from chainrule.errors import ChainruleError
 from chainrule.vanishing import chain
+from chainrule.vanishing.activations import NAMES, TABLE
+from chainrule.vanishing.facts import derivative_facts, exploding_facts, sigmoid_derivative_facts
 from chainrule.vanishing.sweeps import chain_gradients, depth_sweep
 
 weights_lists = st.lists(st.floats(-8.0, 8.0, allow_nan=False), min_size=1, max_size=12)
 inputs = st.floats(-5.0, 5.0, allow_nan=False)
-activations = st.sampled_from(chain.ACTIVATIONS)
+activations = st.sampled_from(NAMES)
+
+
+# --- the activation table --------------------------------------------------------------------
+
+
+def test_every_activation_is_an_op_and_a_torch_module() -> None:
+    import torch
+
+    for name, entry in TABLE.items():
+        assert entry.name == name and name in OPS and OPS[name].arity == 1
+        assert issubclass(getattr(torch.nn, entry.torch_module), torch.nn.Module)
+        torch.nn.init.calculate_gain(name)  # type: ignore[arg-type]  # the init's gain exists
+    with pytest.raises(ChainruleError, match="unknown activation 'softplus'"):
+        chain.build_chain(2, "softplus")
 
 
 # --- closed form vs backpropagation ----------------------------------------------------------
@@ -76,7 +94,7 @@ def test_the_sheets_chain_numbers() -> None:
 
 
 def test_sigmoid_derivative_max_is_a_quarter_at_zero_symbolically() -> None:
-    facts = chain.sigmoid_derivative_facts()
+    facts = sigmoid_derivative_facts()
     x, s = facts.symbol, facts.output_symbol
     assert facts.max_value == sympy.Rational(1, 4)
     assert facts.argmax == 0
@@ -99,15 +117,15 @@ def test_derivative_max_found_numerically_by_the_engine(
     assert slope.max() == pytest.approx(top, abs=1e-12)
     assert grid[np.argmax(slope)] == pytest.approx(where, abs=1e-4)
     assert slope.min() > 0  # the infimum 0 is never attained
-    facts = chain.derivative_facts(activation)
+    facts = derivative_facts(activation)
     assert facts.max_float == pytest.approx(slope.max(), abs=1e-12)
 
 
 def test_tanh_and_relu_facts() -> None:
-    tanh = chain.derivative_facts("tanh")
+    tanh = derivative_facts("tanh")
     assert (tanh.max_value, tanh.argmax, tanh.infimum, tanh.infimum_attained) == (1, 0, 0, False)
     assert sympy.simplify(tanh.by_output - (1 - tanh.output_symbol**2)) == 0
-    relu = chain.derivative_facts("relu")
+    relu = derivative_facts("relu")
     assert (relu.max_value, relu.infimum, relu.infimum_attained) == (1, 0, True)
     assert relu.argmax == "x > 0" and relu.infimum_where == "x <= 0"
     assert relu.by_output is None
@@ -117,7 +135,7 @@ def test_tanh_and_relu_facts() -> None:
 
 
 def test_a_sigmoid_layer_amplifies_only_when_w_exceeds_four() -> None:
-    facts = chain.exploding_facts("sigmoid")
+    facts = exploding_facts("sigmoid")
     assert facts.threshold == 4
     a = np.linspace(-3, 3, 60_001)
     for w in (0.5, 1.0, 2.0, 3.0, 3.99, 4.0, -4.0):
@@ -130,7 +148,7 @@ def test_a_sigmoid_layer_amplifies_only_when_w_exceeds_four() -> None:
 
 @pytest.mark.parametrize("w", [4.5, 6.894, 10.0, 25.0, -10.0])
 def test_window_edges_are_where_the_factor_is_one(w: float) -> None:
-    low, high = chain.exploding_facts("sigmoid").window(w)  # type: ignore[misc]
+    low, high = exploding_facts("sigmoid").window(w)  # type: ignore[misc]
     edges = np.array([low, high, 0.999 * low, 0.999 * high, 1.001 * high])
     factor = np.abs(chain_gradients("sigmoid", np.full((5, 1), w), edges))
     assert factor[:2] == pytest.approx([1.0, 1.0], rel=1e-9)
@@ -138,11 +156,11 @@ def test_window_edges_are_where_the_factor_is_one(w: float) -> None:
 
 
 def test_widest_window_is_nielsens_number() -> None:
-    w, width = chain.exploding_facts("sigmoid").widest_window()
+    w, width = exploding_facts("sigmoid").widest_window()
     assert w == pytest.approx(6.9, abs=0.05) and width == pytest.approx(0.45, abs=0.005)
 
 
-@pytest.mark.parametrize("activation", chain.ACTIVATIONS)
+@pytest.mark.parametrize("activation", NAMES)
 def test_exploding_example_grows_with_depth(activation: str) -> None:
     gradients = []
     for depth in (1, 5, 10, 20):
@@ -189,11 +207,12 @@ def test_random_sigmoid_chains_vanish_at_every_scale() -> None:
 
 
 def test_random_weights_and_their_errors() -> None:
-    assert chain.random_weights(4, "normal:0,2", seed=7) == chain.random_weights(4, "normal:0,2", 7)
-    assert chain.random_weights(2, "uniform:3,3") == [3.0, 3.0]
+    normal = parse_weight_init("normal:0,2")
+    assert chain.random_weights(4, normal, seed=7) == chain.random_weights(4, normal, 7)
+    assert chain.random_weights(2, parse_weight_init("uniform:3,3")) == [3.0, 3.0]
     for bad in ("gauss:0,1", "normal:0", "normal:0,-1", "uniform:2,1", "constant:x"):
         with pytest.raises(ChainruleError):
-            chain.random_weights(3, bad)
+            chain.random_weights(3, parse_weight_init(bad))
     with pytest.raises(ChainruleError):
         chain.analyse([1.0] * 3, 0.5, "softplus")
 

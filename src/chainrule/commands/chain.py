@@ -17,10 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chainrule.commands.parsing import parse_numbers
 from chainrule.errors import ChainruleError
 from chainrule.files import write_atomic
+from chainrule.vanishing.activations import NAMES
+
+if TYPE_CHECKING:
+    from chainrule.vanishing.chain import ChainAnalysis, WeightInit
 
 FORMATS = ("text", "json", "markdown")
 DEFAULT_DEPTH = 5
@@ -57,7 +62,7 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--depth", type=int, help=f"number of layers (default {DEFAULT_DEPTH})")
     parser.add_argument("--seed", type=int, default=0, help="seed for --weight-init (default 0)")
     parser.add_argument("--x", default="0.5", metavar="X", help="the input x = a_0 (default 0.5)")
-    parser.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid")
+    parser.add_argument("--activation", choices=NAMES, default="sigmoid")
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument(
@@ -74,9 +79,30 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def parse_weight_init(text: str) -> WeightInit:
+    """``--weight-init`` text: ``normal:MEAN,STD``, ``uniform:LOW,HIGH`` or ``constant:V``.
+
+    >>> parse_weight_init("normal:0,2.5")
+    WeightInit(kind='normal', params=(0.0, 2.5))
+    >>> parse_weight_init("normal:0")
+    Traceback (most recent call last):
+    chainrule.errors.ChainruleError: --weight-init: normal takes 2 numbers (normal:MEAN,STD), got 1
+    """
+    from chainrule.vanishing.chain import WEIGHT_INITS, WeightInit
+
+    kind, _, rest = text.partition(":")
+    kind = kind.strip().lower()
+    known = kind in WEIGHT_INITS and rest.strip()
+    params = parse_numbers(rest, f"--weight-init {kind}") if known else []
+    try:
+        return WeightInit(kind, tuple(params))
+    except ChainruleError as error:
+        raise ChainruleError(f"--weight-init: {error}") from None
+
+
 def chain_weights(args: argparse.Namespace) -> list[float]:
     """The weights the options ask for, checked against ``--depth``."""
-    from chainrule.vanishing.chain import parse_numbers, random_weights
+    from chainrule.vanishing.chain import random_weights
 
     if args.weights:
         weights = parse_numbers(",".join(args.weights), "--weights")
@@ -84,10 +110,10 @@ def chain_weights(args: argparse.Namespace) -> list[float]:
             raise ChainruleError(f"--weights has {len(weights)} values but --depth is {args.depth}")
         return weights
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
-    return random_weights(depth, args.weight_init or "constant:1", args.seed)
+    return random_weights(depth, parse_weight_init(args.weight_init or "constant:1"), args.seed)
 
 
-def analysis_for(args: argparse.Namespace) -> Any:
+def analysis_for(args: argparse.Namespace) -> ChainAnalysis:
     """The :class:`~chainrule.vanishing.chain.ChainAnalysis` the options describe."""
     from chainrule.vanishing import chain
 
@@ -96,18 +122,18 @@ def analysis_for(args: argparse.Namespace) -> Any:
         return chain.exploding_example(depth, args.activation)
     if args.example == "vanishing":
         return chain.vanishing_example(depth, args.activation)
-    (x,) = chain.parse_numbers(args.x, "--x")
+    (x,) = parse_numbers(args.x, "--x")
     return chain.analyse(chain_weights(args), x, args.activation)
 
 
-def render(analysis: Any, form: str) -> str:
-    from chainrule.vanishing import chain
+def render(analysis: ChainAnalysis, form: str) -> str:
+    from chainrule.vanishing import text
 
     if form == "json":
         return json.dumps(analysis.to_dict(), indent=2, allow_nan=False, ensure_ascii=False)
     if form == "markdown":
-        return chain.to_markdown(analysis)
-    return chain.to_text(analysis)
+        return text.to_markdown(analysis)
+    return text.to_text(analysis)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from chainrule.commands.parsing import parse_values
 from chainrule.core.evaluate import Result
 from chainrule.core.graph import Graph
 from chainrule.core.parser import parse
@@ -49,41 +49,6 @@ FORMATS: dict[str, Callable[[Graph, Result | None], str | bytes]] = {
     **{fmt: _picture(fmt) for fmt in PICTURE_FORMATS},  # dot, svg: text; png, pdf: bytes
 }
 EXPLAINED_FORMATS = ("text", "markdown", "latex")
-
-_ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^,]+?)\s*(?:,|$)")
-
-
-def parse_values(*texts: str) -> dict[str, float]:
-    """``a=2,b=-7.5`` -> ``{"a": 2.0, "b": -7.5}``, with a clear error otherwise.
-
-    Several texts (``--at`` given more than once) add up; a later value wins.
-
-    >>> parse_values("a=2, b=-7", "c=4")
-    {'a': 2.0, 'b': -7.0, 'c': 4.0}
-    """
-    values: dict[str, float] = {}
-    for text in texts:
-        values.update(_assignments(text))
-    return values
-
-
-def _assignments(text: str) -> dict[str, float]:
-    values: dict[str, float] = {}
-    position = 0
-    while position < len(text):
-        match = _ASSIGNMENT.match(text, position)
-        if match is None:
-            raise ChainruleError(
-                f"--at: expected NAME=NUMBER at column {position + 1} of {text!r}"
-            )
-        name, raw = match.groups()
-        try:
-            values[name] = float(raw)
-        except ValueError:
-            raise ChainruleError(f"--at: {raw!r} is not a number (for {name})") from None
-        position = match.end()
-    return values
-
 
 def add_expression_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every expression-taking command shares."""

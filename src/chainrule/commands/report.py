@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chainrule.commands.graph import parse_values
+from chainrule.commands.parsing import parse_values
 from chainrule.report.budget import BUDGETS
 
 

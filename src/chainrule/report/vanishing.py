@@ -1,9 +1,10 @@
 """Section 1.3: the sigmoid chain, vanishing and exploding gradients, and a deep network.
 
 Three parts: the chain itself (σ' derived by sympy, the chain-rule gradient, the
-vanishing and exploding examples: :mod:`chainrule.vanishing.chain`), the plots (sweeps over
-depth and weight scale), and the deep-network experiment on MNIST, which is the
-slow one and has its own cache entry.
+vanishing and exploding examples: :mod:`chainrule.vanishing.chain` and
+:mod:`chainrule.vanishing.facts`), the plots (sweeps over depth and weight scale),
+and the deep-network experiment on MNIST, which is the slow one and has its own
+cache entry.
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ def derivative_blocks() -> tuple[list[Block], dict[str, Any]]:
     """(ii): σ' derived by sympy, its maximum from σ'' = 0, its infimum."""
     import sympy
 
-    from chainrule.vanishing.chain import sigmoid_derivative_facts
+    from chainrule.vanishing.facts import sigmoid_derivative_facts
 
     facts = sigmoid_derivative_facts()
     points = ", ".join(sympy.latex(p) for p in facts.critical_points)
@@ -289,12 +290,8 @@ def examples_blocks() -> tuple[list[Block], dict[str, Any]]:
     """A vanishing chain and an exploding one, compared as they get deeper."""
     import sympy
 
-    from chainrule.vanishing.chain import (
-        exploding_example,
-        exploding_facts,
-        sigmoid_derivative_facts,
-        vanishing_example,
-    )
+    from chainrule.vanishing.chain import exploding_example, vanishing_example
+    from chainrule.vanishing.facts import exploding_facts, sigmoid_derivative_facts
 
     peak = sympy.latex(sigmoid_derivative_facts().max_value)
     explode = exploding_facts("sigmoid")

@@ -4,7 +4,7 @@
 (``chainrule chain --plot DIR`` calls it):
 
 - ``activation_derivatives``: σ, tanh, relu and their derivatives, the maximum
-  of each derivative marked where :func:`chainrule.vanishing.chain.derivative_facts` found it.
+  of each derivative marked where :func:`chainrule.vanishing.facts.derivative_facts` found it.
 - ``exploding_window``: where one sigmoid layer's factor ``|w σ'(w a)|`` exceeds 1.
 - ``depth_sweep``: median ``|dy/dx|`` (log scale) against depth for several weight scales.
 - ``heatmap``: ``log10`` of the median ``|dy/dx|`` over (depth, weight scale).
@@ -25,20 +25,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.files import atomic_path
-from chainrule.vanishing.chain import (
-    ACTIVATIONS,
-    SYMBOLS,
-    build_chain,
-    derivative_facts,
-    exploding_facts,
-)
+from chainrule.vanishing.activations import NAMES, activation
+from chainrule.vanishing.chain import build_chain
+from chainrule.vanishing.facts import derivative_facts, exploding_facts
 from chainrule.vanishing.sweeps import HEATMAP_SCALES, SCALES, Sweep, depth_sweep
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FORMATS = ("png", "svg")
-COLOURS = {"sigmoid": "tab:blue", "tanh": "tab:orange", "relu": "tab:green"}
 LOG10_RANGE = 30.0  # the heat map's colours saturate beyond 10^±30
 
 
@@ -76,14 +71,15 @@ def _graph_curve(activation: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def plot_activation_derivatives(out_dir: Path) -> list[Path]:
     """σ, tanh, relu with their derivatives; the maximum of each derivative marked."""
-    figure, axes = new_figure(12, 3.6, columns=len(ACTIVATIONS))
+    figure, axes = new_figure(12, 3.6, columns=len(NAMES))
     x = np.linspace(-6, 6, 1201)
-    for ax, activation in zip(axes, ACTIVATIONS, strict=True):
-        f = SYMBOLS[activation]
-        value, slope = _graph_curve(activation, x)
-        facts = derivative_facts(activation)
+    for ax, name in zip(axes, NAMES, strict=True):
+        entry = activation(name)
+        f = entry.symbol
+        value, slope = _graph_curve(name, x)
+        facts = derivative_facts(name)
         ax.plot(x, value, color="0.35", label=f"{f}(x)")
-        ax.plot(x, slope, color=COLOURS[activation], lw=2.2, label=f"{f}'(x)")
+        ax.plot(x, slope, color=entry.colour, lw=2.2, label=f"{f}'(x)")
         top = facts.max_float
         if isinstance(facts.argmax, str):  # relu: max on a half-line
             ax.plot([0, 6], [top, top], color="crimson", lw=4, alpha=0.35)
@@ -107,11 +103,7 @@ def plot_activation_derivatives(out_dir: Path) -> list[Path]:
             )
         ax.axhline(0, color="0.8", lw=0.8, zorder=0)
         rule = facts.derivative_text() if facts.by_output is not None else "1 if x > 0, else 0"
-        ax.set(
-            title=f"{f}'(x) = {rule}",
-            xlabel="x",
-            ylim=(-0.15 if activation != "tanh" else -1.15, 1.6 if activation != "relu" else 2),
-        )
+        ax.set(title=f"{f}'(x) = {rule}", xlabel="x", ylim=entry.plot_range)
         ax.legend(loc="upper left", frameon=False)
     return save_figure(figure, out_dir / "activation_derivatives")
 
@@ -146,7 +138,7 @@ def plot_exploding_window(out_dir: Path) -> list[Path]:
     w = threshold + np.geomspace(1e-6, 30 - threshold, 600)  # dense where the width rises
     widths = [np.diff(facts.window(float(v)) or (0.0, 0.0))[0] for v in w]
     best_w, best_width = facts.widest_window()
-    right.plot(w, widths, color=COLOURS["sigmoid"], lw=2)
+    right.plot(w, widths, color=activation("sigmoid").colour, lw=2)
     right.plot([best_w], [best_width], "o", color="crimson")
     right.annotate(
         f"widest: {best_width:.3f} at |w| = {best_w:.2f}",
@@ -180,7 +172,7 @@ def plot_depth_sweep(sweeps: Sequence[Sweep], out_dir: Path) -> list[Path]:
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
         ax.set_yscale("log")
         ax.set_ylim(1e-40, 1e25)
-        title = f"{SYMBOLS[sweep.activation]} chain, w_i ~ N(0, s²)"
+        title = f"{activation(sweep.activation).symbol} chain, w_i ~ N(0, s²)"
         if sweep.alive_only:
             title += "\n(alive chains; a dead one has dy/dx = 0)"
         ax.set(title=title, xlabel="depth n", ylabel="|dy/dx|  (median, 25–75 % band)")
@@ -211,7 +203,7 @@ def plot_heatmap(sweeps: Sequence[Sweep], out_dir: Path) -> list[Path]:
         if values.max() > 0 > values.min():
             ax.contour(depths, sweep.scales, values, levels=[0.0], colors="k", linewidths=1.5)
         ax.set_yscale("log")
-        title = f"{SYMBOLS[sweep.activation]}: log10 median |dy/dx|"
+        title = f"{activation(sweep.activation).symbol}: log10 median |dy/dx|"
         if sweep.alive_only:
             title += "\n(chains with every unit active)"
         ax.set(title=title, xlabel="depth n", ylabel="weight scale s  (w_i ~ N(0, s²))")
@@ -225,8 +217,8 @@ def write_all(out_dir: str | Path, seeds: int = 500, seed: int = 0) -> list[Path
     """Write every figure (PNG and SVG) into ``out_dir``; returns the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    depth = [depth_sweep(a, SCALES, seeds=seeds, seed=seed) for a in ACTIVATIONS]
-    heat = [depth_sweep(a, HEATMAP_SCALES, seeds=seeds, seed=seed) for a in ACTIVATIONS]
+    depth = [depth_sweep(a, SCALES, seeds=seeds, seed=seed) for a in NAMES]
+    heat = [depth_sweep(a, HEATMAP_SCALES, seeds=seeds, seed=seed) for a in NAMES]
     return [
         *plot_activation_derivatives(out),
         *plot_exploding_window(out),
