@@ -21,10 +21,15 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chainrule.commands.config_options import add_config_options, given_options
 from chainrule.errors import ChainruleError
 from chainrule.files import write_atomic
+from chainrule.vanishing.activations import NAMES
+
+if TYPE_CHECKING:
+    from chainrule.vanishing.deepnet import GradientConfig
 
 DEFAULT_OUT = Path("runs") / "gradients"
 
@@ -37,36 +42,16 @@ def register(subcommands: Any) -> None:
         "gradient norm of every layer at initialization and during training, and report the "
         "test accuracy.",
     )
-    parser.add_argument("--depth", type=int, default=10, help="hidden layers (default 10)")
-    parser.add_argument("--width", type=int, default=64, help="units per layer (default 64)")
-    parser.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid")
-    parser.add_argument(
-        "--init",
-        choices=["default", "xavier", "kaiming"],
-        default="default",
-        help="PyTorch's default, Glorot (xavier) or He (kaiming) initialization",
+    from chainrule.vanishing.deepnet import INITS, GradientConfig
+
+    add_config_options(
+        parser,
+        GradientConfig,
+        defaults=GradientConfig(),
+        skip={"progress"},  # --quiet says it
+        choices={"activation": NAMES, "init": INITS},
+        metavars={"data_dir": "DIR"},
     )
-    parser.add_argument(
-        "--init-gain",
-        type=float,
-        default=1.0,
-        help="multiply the initial hidden weights (2 makes a ReLU network explode)",
-    )
-    parser.add_argument("--batchnorm", action="store_true", help="BatchNorm before activations")
-    parser.add_argument("--clip", type=float, help="clip the global gradient norm to CLIP")
-    parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default 0.1)")
-    parser.add_argument("--epochs", type=float, default=2.0, help="passes over the subset")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument(
-        "--train-size", type=int, default=10_000, help="training images used (default 10000)"
-    )
-    parser.add_argument("--log-every", type=int, default=25, help="steps between measurements")
-    parser.add_argument(
-        "--probe-size", type=int, default=1000, help="images the norms are measured on"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST IDX files")
     parser.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/...)")
     parser.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     parser.add_argument("--suite", action="store_true", help="run the standard comparison")
@@ -74,29 +59,12 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def config_from(args: argparse.Namespace) -> Any:
+def config_from(args: argparse.Namespace) -> GradientConfig:
     """The :class:`~chainrule.vanishing.deepnet.GradientConfig` of the options, validated."""
     from chainrule.vanishing.deepnet import GradientConfig
 
-    return GradientConfig(
-        depth=args.depth,
-        width=args.width,
-        activation=args.activation,
-        init=args.init,
-        init_gain=args.init_gain,
-        batchnorm=args.batchnorm,
-        clip=args.clip,
-        lr=args.lr,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        train_size=args.train_size,
-        log_every=args.log_every,
-        probe_size=args.probe_size,
-        seed=args.seed,
-        threads=args.threads,
-        data_dir=args.data_dir,
-        progress=not args.quiet,
-    ).validated()
+    given = given_options(args, GradientConfig)
+    return GradientConfig(**given, progress=not args.quiet).validated()
 
 
 def slug(label: str) -> str:
@@ -131,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suite(args: argparse.Namespace, base: Any) -> int:
+def _suite(args: argparse.Namespace, base: GradientConfig) -> int:
     from chainrule.vanishing import deepnet
 
     out = Path(args.out) if args.out else DEFAULT_OUT / "suite"

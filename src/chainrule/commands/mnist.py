@@ -7,12 +7,12 @@ here), each with its own ``register_*`` and ``run_*`` function.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+from chainrule.commands.config_options import add_config_options, given_options
 from chainrule.errors import ChainruleError
 
 # Developer options: hidden from --help, used by tests to train on a subset.
@@ -53,25 +53,10 @@ def register_train(nested: Any) -> None:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` option per TrainConfig field, typed after its annotation."""
-    from chainrule.mnist import config as config_module
+    from chainrule.mnist.config import TrainConfig
 
-    helps = config_module.field_help()
     group = parser.add_argument_group("config overrides (default: the preset's value)")
-    for field in dataclasses.fields(config_module.TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        kind = str(field.type)
-        shown = argparse.SUPPRESS if field.name in HIDDEN_FIELDS else helps.get(field.name)
-        options: dict[str, Any] = {"dest": field.name, "default": None, "help": shown}
-        if kind == "bool":
-            options["action"] = argparse.BooleanOptionalAction
-        elif kind == "tuple[int, ...]":
-            options.update(type=int, nargs="+", metavar="N")
-        elif kind in config_module.LITERALS:
-            options["choices"] = config_module.LITERALS[kind]
-        else:
-            options["type"] = {"int": int, "float": float}.get(kind, str)
-            options["metavar"] = "DIR" if field.name == "data_dir" else kind.upper()
-        group.add_argument(flag, **options)
+    add_config_options(group, TrainConfig, hidden=HIDDEN_FIELDS, metavars={"data_dir": "DIR"})
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -79,10 +64,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from chainrule.mnist.config import PRESETS, TrainConfig, asdict
 
     values = asdict(PRESETS[args.preset])
-    for name in values:
-        given = getattr(args, name, None)
-        if given is not None:
-            values[name] = given  # from_dict makes lists tuples
+    values.update(given_options(args, TrainConfig))  # from_dict makes lists tuples
     return TrainConfig.from_dict(values)
 
 

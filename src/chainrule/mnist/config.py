@@ -1,8 +1,9 @@
 """Training configurations: one typed dataclass, one preset per recipe.
 
-Every field can be overridden on the command line (``--batch-size 128``), and a
-config round-trips through a plain dict (``asdict`` / :meth:`TrainConfig.from_dict`),
-which is how checkpoints and ``metrics.json`` store it.
+Every field can be overridden on the command line (``--batch-size 128``; the
+comment after a field is its ``--help``), and a config round-trips through a
+plain dict (``asdict`` / :meth:`TrainConfig.from_dict`), which is how
+checkpoints and ``metrics.json`` store it.
 
 >>> config = PRESETS["fast"]
 >>> TrainConfig.from_dict(asdict(config)) == config
@@ -13,7 +14,6 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, get_args
 
@@ -211,20 +211,3 @@ PRESETS: dict[str, TrainConfig] = {
 }
 """The named recipes of ``chainrule mnist train --preset NAME``."""
 
-
-def field_help() -> dict[str, str]:
-    """One line of help per field, taken from the field's comment above (for ``--help``).
-
-    >>> field_help()["epochs"]
-    'passes over the training split'
-    """
-    import inspect
-
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    helps: dict[str, str] = {}
-    for line in inspect.getsource(TrainConfig).splitlines():
-        head, _, comment = line.partition("#")
-        name = head.strip().split(":", 1)[0]
-        if comment and name in names:
-            helps[name] = comment.strip()
-    return helps

@@ -38,36 +38,39 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainrule.errors import ChainruleError
+from chainrule.vanishing.activations import NAMES, activation
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("default", "xavier", "kaiming")
 
 
 @dataclass(frozen=True)
 class GradientConfig:
-    """One deep-network experiment; defaults take a few seconds on a laptop CPU."""
+    """One deep-network experiment; defaults take a few seconds on a laptop CPU.
+
+    ``chainrule gradients`` has one option per field (the comment after it is its help).
+    """
 
     depth: int = 10  # hidden layers
-    width: int = 64
-    activation: str = "sigmoid"
-    init: str = "default"  # PyTorch's default, Glorot (xavier) or He (kaiming)
-    init_gain: float = 1.0  # scales the initial hidden weights; > 1 provokes exploding
-    batchnorm: bool = False
+    width: int = 64  # units per layer
+    activation: str = "sigmoid"  # the nonlinearity of every hidden layer
+    init: str = "default"  # PyTorch's default, Glorot (xavier) or He (kaiming) initialization
+    init_gain: float = 1.0  # multiply the initial hidden weights (2 makes a ReLU network explode)
+    batchnorm: bool = False  # BatchNorm before activations
     clip: float | None = None  # clip the global gradient norm to this value
-    lr: float = 0.1
-    epochs: float = 2.0
-    batch_size: int = 64
-    train_size: int = 10_000  # a random subset of the 60 000 training images
+    lr: float = 0.1  # SGD learning rate
+    epochs: float = 2.0  # passes over the subset
+    batch_size: int = 64  # images per SGD step
+    train_size: int = 10_000  # training images used (a random subset of the 60 000)
     log_every: int = 25  # steps between gradient-norm measurements
     probe_size: int = 1000  # training images the gradient norms are measured on
-    seed: int = 0
+    seed: int = 0  # seeds the subset, initialization and shuffling
     threads: int = 1  # torch threads: 64-wide layers gain nothing from more
-    data_dir: str | None = None
-    progress: bool = True
+    data_dir: str | None = None  # folder with the four MNIST IDX files
+    progress: bool = True  # a progress bar on a terminal
 
     def label(self) -> str:
         """A short name, e.g. ``sigmoid default`` or ``relu kaiming x2 +clip 1``."""
@@ -82,9 +85,9 @@ class GradientConfig:
 
     def validated(self) -> GradientConfig:
         """This config, or a one-line error naming the bad field (the CLI: its flag)."""
-        if self.activation not in ACTIVATIONS:
+        if self.activation not in NAMES:
             raise ChainruleError.naming("{activation} must be one of {choices}",
-                                        choices=", ".join(ACTIVATIONS))
+                                        choices=", ".join(NAMES))
         if self.init not in INITS:
             raise ChainruleError.naming("{init} must be one of {choices}", choices=", ".join(INITS))
         positive: dict[str, float] = {
@@ -223,14 +226,14 @@ def build_network(config: GradientConfig) -> nn.Sequential:
     """Flatten, ``depth`` x (Linear, [BatchNorm1d], activation), Linear to 10 logits."""
     from torch import nn
 
-    activation = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[config.activation]
+    nonlinearity: type[nn.Module] = getattr(nn, activation(config.activation).torch_module)
     layers: list[nn.Module] = [nn.Flatten()]
     inputs = 28 * 28
     for _ in range(config.depth):
         layers.append(nn.Linear(inputs, config.width))
         if config.batchnorm:
             layers.append(nn.BatchNorm1d(config.width))
-        layers.append(activation())
+        layers.append(nonlinearity())
         inputs = config.width
     layers.append(nn.Linear(inputs, 10))
     network = nn.Sequential(*layers)
