@@ -53,7 +53,7 @@ def _operands(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 
 def _exercise(args: argparse.Namespace) -> tuple[str, dict[str, float], str]:
     """(expression, point, answer file) from EXPR and --at, or from --key and --id."""
-    from chainrule.commands.graph import parse_values
+    from chainrule.commands.parsing import parse_values
 
     positional, values = _operands(args)
     if args.key is not None:
