@@ -165,6 +165,37 @@ def test_cache_key_follows_inputs_and_facts(tmp_path: Path) -> None:
     assert seen == [{"source": {"x": 1}}, {"source": {"x": 2}}]
 
 
+def test_every_module_a_cache_key_names_exists() -> None:
+    """A key names modules as strings: one left behind by a move would cover no code."""
+    import importlib
+    import pkgutil
+
+    import chainrule.report
+    from chainrule.report.budget import BUDGETS
+    from chainrule.report.cache import module_closure, module_file
+    from chainrule.report.sections import plan
+
+    named: dict[str, set[str]] = {}  # module -> where it is named
+    for budget in BUDGETS:
+        for part in plan(BUDGETS[budget], [], {}).parts:
+            for module in part.modules:
+                named.setdefault(module, set()).add(f"part {part.id}")
+    for info in pkgutil.iter_modules(chainrule.report.__path__, "chainrule.report."):
+        for attribute, value in vars(importlib.import_module(info.name)).items():
+            if attribute.endswith("MODULES"):  # MODULES, PLOT_MODULES, REPORT_MODULES, ...
+                for module in value:
+                    named.setdefault(module, set()).add(f"{info.name}.{attribute}")
+    missing = {module: sorted(where) for module, where in named.items() if not module_file(module)}
+    assert not missing, f"cache keys name modules that do not exist: {missing}"
+    assert {"chainrule.vanishing.plots", "chainrule.mnist.train"} <= set(named)
+    # The keys follow the code through its imports: the chain's part covers the modules
+    # it runs, wherever they moved (the graph, the sympy facts, the activation table).
+    chain_closure = set(module_closure("chainrule.report.vanishing"))
+    for module in ("chainrule.vanishing.chain", "chainrule.vanishing.facts",
+                   "chainrule.vanishing.activations", "chainrule.core.graph"):
+        assert module in chain_closure, module
+
+
 def test_expensive_parts_do_not_depend_on_the_presentation() -> None:
     from chainrule.report import digits
     from chainrule.report.budget import BUDGETS
