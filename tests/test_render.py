@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -404,3 +405,16 @@ def test_cli_without_dot_installed(
 def test_unknown_renderer_is_refused() -> None:
     with pytest.raises(ChainruleError, match="unknown renderer"), using("gnuplot"):  # type: ignore[arg-type]
         pass
+
+
+def test_the_graph_command_does_not_load_the_builtin_renderer_until_it_draws() -> None:
+    # The built-in renderer's XML escaping pulls in urllib and http.client: text and
+    # JSON output must not pay for them at start-up.
+    code = (
+        "import sys; import chainrule.cli, chainrule.commands.graph; "
+        "print(sorted(m for m in ('chainrule.show.drawing', 'xml.sax.saxutils', 'http.client')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

@@ -42,7 +42,6 @@ from chainrule.core.evaluate import Result
 from chainrule.core.graph import Graph
 from chainrule.errors import ChainruleError
 from chainrule.show.dot import dot_program, dot_text, run_dot
-from chainrule.show.drawing import draw
 from chainrule.show.layout import total_span
 from chainrule.show.picture import Picture, picture
 
@@ -115,6 +114,11 @@ def render_picture(
         return dot_text(drawing)
     if _chosen(engine, drawing) == "dot":
         return run_dot(dot_text(drawing), fmt)
+    # Imported when drawing, not with this module: the built-in renderer's XML escaping
+    # (xml.sax.saxutils) pulls in urllib and http.client, which `chainrule graph` in
+    # text or JSON never needs. No cycle: drawing imports picture, not render.
+    from chainrule.show.drawing import draw
+
     return draw(drawing, fmt)
 
 
