@@ -8,9 +8,9 @@ repeat runs, interleaved so that load from other processes hits both alike:
   exercise   ``python -m chainrule exercise --count N --seed 7`` in a fresh process,
              every format (what an instructor runs, imports included)
 
-then once, in this process, the stages of the same run: generating the variants,
-drawing the graphs (Graphviz), building the documents, writing Markdown, JSON,
-Moodle XML and HTML (the expressions typeset by matplotlib), printing the PDFs.
+then once, in this process, the stages of the same run one after the other (the
+command overlaps them: each PDF prints while the graphs are drawn and the next page
+is written).
 
 Run:  .venv/bin/python -m benchmarks.exercise [--count 100] [--repeat 3]
 """
@@ -67,35 +67,47 @@ def run_command(count: int, folder: Path) -> None:
 
 
 def stages(count: int, folder: Path) -> dict[str, float]:
-    """Seconds per stage of one run, in this process."""
-    from chainrule.exercise import build
+    """Seconds per stage of one run done one stage after the other, in this process."""
+    from chainrule.exercise.build import FIGURE_THREADS
+    from chainrule.exercise.documents import exercises_document, graph_figure, solutions_document
     from chainrule.exercise.generator import generate
+    from chainrule.exercise.key import key_json
+    from chainrule.exercise.moodle import moodle_xml
     from chainrule.exercise.options import ExerciseOptions
+    from chainrule.report.html import to_html
+    from chainrule.report.markdown import to_markdown
+    from chainrule.report.pdf import print_pdf
 
-    options = ExerciseOptions(count=count, seed=7)
+    folder.mkdir(parents=True)
     seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    variants = generate(options)
-    seconds["generate variants"] = time.perf_counter() - start
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=build.FIGURE_THREADS) as pool:
-        figures = list(pool.map(build.graph_figure, variants))
-    seconds["draw graphs (dot)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    markdown = build._documents(variants, "markdown", "benchmark", figures)
-    html = build._documents(variants, "html", "benchmark", figures)
-    seconds["build documents (local formulas: sympy)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    build._write_markdown(folder, markdown)
-    (folder / "key.json").write_text(build.key_json(variants))
-    (folder / "moodle.xml").write_text(build.moodle_xml(variants, "benchmark"))
-    seconds["write md, json, xml"] = time.perf_counter() - start
-    start = time.perf_counter()
-    pages = build._write_html(folder, html)
-    seconds["write html (typeset expressions)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    build._print_pdfs(pages, folder)
-    seconds["print 2 PDFs (Chromium)"] = time.perf_counter() - start
+
+    def stage(name: str, action: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        value = action()
+        seconds[name] = time.perf_counter() - start
+        return value
+
+    variants = stage("generate the variants", lambda: generate(ExerciseOptions(count=count,
+                                                                               seed=7)))
+    stage("key.json and moodle.xml (local formulas: sympy)",
+          lambda: (key_json(variants), moodle_xml(variants, "benchmark")))
+    exercises = folder / "exercises.html"
+    stage("exercises.html (typesets the expressions)", lambda: exercises.write_text(
+        to_html(exercises_document(variants, "html", "benchmark"))))
+    stage("print exercises.pdf (Chromium)", lambda: print_pdf(exercises, folder / "e.pdf"))
+
+    def draw() -> list[Any]:
+        with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as pool:
+            return list(pool.map(graph_figure, variants))
+
+    figures = stage("draw the graphs (Graphviz, 2 at a time)", draw)
+    stage("exercises.md and solutions.md", lambda: (
+        to_markdown(exercises_document(variants, "markdown", "benchmark")),
+        to_markdown(solutions_document(variants, "markdown", "benchmark", figures))))
+    solutions = folder / "solutions.html"
+    stage("solutions.html", lambda: solutions.write_text(
+        to_html(solutions_document(variants, "html", "benchmark", figures))))
+    stage("print solutions.pdf (Chromium)", lambda: print_pdf(solutions, folder / "s.pdf"))
     return seconds
 
 
@@ -128,7 +140,8 @@ def main() -> None:
     print(f"| baseline: Chromium prints two one-page PDFs | {statistics.median(baseline):.1f} |")
     print(f"| `chainrule exercise --count {args.count}` (all files; solutions.pdf: {pages} pages)"
           f" | {statistics.median(exercise):.1f} |")
-    print(f"\nstages of one run in this process ({sum(parts.values()):.1f} s):")
+    print(f"\nstages of one run, one after the other, in this process "
+          f"({sum(parts.values()):.1f} s in all):")
     print("| stage | seconds |\n|---|---|")
     for name, value in parts.items():
         print(f"| {name} | {value:.1f} |")

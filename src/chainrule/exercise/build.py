@@ -1,8 +1,9 @@
 """All the files of ``chainrule exercise``, written atomically into one folder.
 
 ``exercises.{md,html,pdf}``, ``solutions.{md,html,pdf}`` (the Markdown's pictures in
-``assets/``), ``key.json`` and ``moodle.xml``; ``--format`` names fewer. The two PDFs
-print at the same time, each in its own headless Chromium.
+``assets/``), ``key.json`` and ``moodle.xml``; ``--format`` names fewer. Each PDF is
+printed by its own headless Chromium as soon as its HTML page is written, while the
+graphs are drawn (Graphviz, two at a time) and the next page is written.
 
 >>> import tempfile, pathlib
 >>> from chainrule.exercise.options import ExerciseOptions
@@ -14,14 +15,13 @@ print at the same time, each in its own headless Chromium.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from chainrule.errors import ChainruleError
 from chainrule.exercise.documents import (
-    Flavour,
     exercises_document,
     graph_figure,
     solutions_document,
@@ -34,6 +34,8 @@ from chainrule.files import write_atomic
 from chainrule.report.document import Document, Figure
 from chainrule.report.html import to_html
 from chainrule.report.markdown import to_markdown
+
+DOCUMENTS = ("exercises", "solutions")
 
 FIGURE_THREADS = 2
 """Graphs drawn at once: each waits on its own Graphviz process most of the time."""
@@ -64,14 +66,6 @@ def command_line(options: ExerciseOptions) -> str:
     return " ".join(words)
 
 
-def _documents(variants: list[Variant], flavour: Flavour, command: str,
-               figures: list[Figure]) -> dict[str, Document]:
-    return {
-        "exercises": exercises_document(variants, flavour, command),
-        "solutions": solutions_document(variants, flavour, command, figures),
-    }
-
-
 def _write_markdown(out: Path, documents: dict[str, Document]) -> list[Path]:
     written = []
     for name, document in documents.items():
@@ -84,32 +78,82 @@ def _write_markdown(out: Path, documents: dict[str, Document]) -> list[Path]:
     return written
 
 
-def _write_html(folder: Path, documents: dict[str, Document]) -> list[Path]:
-    for name, document in documents.items():
-        write_atomic(folder / f"{name}.html", to_html(document))
-    return [folder / f"{name}.html" for name in documents]
+class _Printer:
+    """Prints each HTML page to its PDF in the background, as soon as the page is written,
+    so that Chromium works while Python draws the graphs and writes the next page."""
+
+    def __init__(self, out: Path, enabled: bool) -> None:
+        from chainrule.report.pdf import NoBrowserError, find_browser
+
+        self.out = out
+        self.browser: str | None = None
+        self.problems: list[str] = []
+        self.jobs: list[tuple[Path, Future[None]]] = []
+        self.pool = ThreadPoolExecutor(max_workers=len(DOCUMENTS))
+        if enabled:
+            try:
+                self.browser = find_browser()
+            except NoBrowserError as missing:
+                self.problems.append(f"no PDFs written: {missing}")
+
+    def __enter__(self) -> _Printer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.shutdown(wait=True)  # before the pages' scratch folder goes
+
+    def submit(self, page: Path) -> None:
+        from chainrule.report.pdf import print_pdf
+
+        if self.browser is not None:
+            target = self.out / f"{page.stem}.pdf"
+            self.jobs.append((target, self.pool.submit(print_pdf, page, target, self.browser)))
+
+    def finish(self) -> list[Path]:
+        """The PDFs, once all are printed (a failed print raises its error here)."""
+        for _, job in self.jobs:
+            job.result()
+        return [target for target, _ in self.jobs]
 
 
-def _print_pdfs(pages: list[Path], out: Path) -> tuple[list[Path], list[str]]:
-    from chainrule.report.pdf import NoBrowserError, find_browser, print_pdf
+def _draw_graphs(variants: list[Variant]) -> list[Figure]:
+    with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as pool:  # dot runs outside the GIL
+        return list(pool.map(graph_figure, variants))
 
-    try:
-        browser = find_browser()
-    except NoBrowserError as missing:
-        return [], [f"no PDFs written: {missing}"]
-    targets = [out / f"{page.stem}.pdf" for page in pages]
-    with ThreadPoolExecutor(max_workers=len(pages)) as pool:
-        for done in [pool.submit(print_pdf, page, target, browser)
-                     for page, target in zip(pages, targets, strict=True)]:
-            done.result()
-    return targets, []
+
+def _write_documents(variants: list[Variant], options: ExerciseOptions, out: Path,
+                     built: Built) -> None:
+    """exercises and solutions in Markdown, HTML and PDF, as many as asked."""
+    formats = set(options.formats)
+    command = command_line(options)
+    pages = formats & {"html", "pdf"}
+    with TemporaryDirectory(prefix="chainrule-exercise-") as scratch, \
+            _Printer(out, "pdf" in formats) as printer:
+        folder = out if "html" in formats else Path(scratch)
+        if pages:
+            write_atomic(folder / "exercises.html",
+                         to_html(exercises_document(variants, "html", command)))
+            printer.submit(folder / "exercises.html")
+        figures = _draw_graphs(variants)
+        if "md" in formats:
+            built.files += _write_markdown(out, {
+                "exercises": exercises_document(variants, "markdown", command),
+                "solutions": solutions_document(variants, "markdown", command, figures),
+            })
+        if pages:
+            write_atomic(folder / "solutions.html",
+                         to_html(solutions_document(variants, "html", command, figures)))
+            printer.submit(folder / "solutions.html")
+        if "html" in formats:
+            built.files += [folder / f"{name}.html" for name in DOCUMENTS]
+        built.files += printer.finish()
+        built.problems += printer.problems
 
 
 def write_files(variants: list[Variant], options: ExerciseOptions, out: Path) -> Built:
     """Write every requested file for ``variants`` into ``out``."""
     built = Built(variants)
     formats = set(options.formats)
-    command = command_line(options)
     if "json" in formats:
         write_atomic(out / KEY_FILE, key_json(variants))
         built.files.append(out / KEY_FILE)
@@ -117,23 +161,8 @@ def write_files(variants: list[Variant], options: ExerciseOptions, out: Path) ->
         write_atomic(out / MOODLE_FILE, moodle_xml(variants, f"chainrule exercises, seed "
                                                              f"{options.seed}"))
         built.files.append(out / MOODLE_FILE)
-    if not formats & {"md", "html", "pdf"}:
-        return built
-    with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as pool:  # dot runs outside the GIL
-        figures = list(pool.map(graph_figure, variants))
-    if "md" in formats:
-        built.files += _write_markdown(out, _documents(variants, "markdown", command, figures))
-    if not formats & {"html", "pdf"}:
-        return built
-    documents = _documents(variants, "html", command, figures)
-    with TemporaryDirectory(prefix="chainrule-exercise-") as scratch:
-        pages = _write_html(out if "html" in formats else Path(scratch), documents)
-        if "html" in formats:
-            built.files += pages
-        if "pdf" in formats:
-            printed, problems = _print_pdfs(pages, out)
-            built.files += printed
-            built.problems += problems
+    if formats & {"md", "html", "pdf"}:
+        _write_documents(variants, options, out, built)
     return built
 
 
