@@ -39,6 +39,7 @@ class MathBackend(Protocol):
     def abs(self, x: Any, /) -> Any: ...
     def sign(self, x: Any, /) -> Any: ...  # -1, 0 or 1
     def sigmoid(self, x: Any, /) -> Any: ...
+    def softplus(self, x: Any, /) -> Any: ...  # log(1 + e^x), without overflow
     def tanh(self, x: Any, /) -> Any: ...
     def relu(self, x: Any, /) -> Any: ...
     def positive(self, x: Any, /) -> Any: ...  # 1 where x > 0, else 0 (relu's derivative)
@@ -70,6 +71,12 @@ def _scalar_sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def _scalar_softplus(x: float) -> float:
+    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): exp never overflows, log1p keeps
+    # the tiny e^-|x| that 1 + e^-|x| would round away.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
 def _scalar_step(x: float, y: float) -> float:
     """d max(x, y) / dx: 1 if x wins, 0 if y wins, half each on a tie."""
     return 1.0 if x > y else (0.5 if x == y else 0.0)
@@ -89,6 +96,7 @@ class ScalarMath:
     pow = staticmethod(math.pow)  # never complex, unlike ``**``
     abs = staticmethod(abs)
     sigmoid = staticmethod(_scalar_sigmoid)
+    softplus = staticmethod(_scalar_softplus)
     tanh = staticmethod(math.tanh)
     sin = staticmethod(math.sin)
     cos = staticmethod(math.cos)
@@ -144,6 +152,10 @@ def numpy_math() -> MathBackend:
         def sigmoid(x: Any) -> Any:
             z = np.exp(-np.abs(x))
             return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+        @staticmethod
+        def softplus(x: Any) -> Any:
+            return np.logaddexp(0.0, x)  # log(e^0 + e^x), computed without overflow
 
         @staticmethod
         def relu(x: Any) -> Any:
@@ -202,6 +214,10 @@ def sympy_math() -> MathBackend:
             return 1 / (1 + sympy.exp(-x))
 
         @staticmethod
+        def softplus(x: Any) -> Any:
+            return sympy.log(1 + sympy.exp(x))
+
+        @staticmethod
         def relu(x: Any) -> Any:
             return sympy.Max(0, x)
 
@@ -247,6 +263,12 @@ def torch_math() -> MathBackend:
         cos = staticmethod(torch.cos)
         max = staticmethod(torch.maximum)
         min = staticmethod(torch.minimum)
+
+        @staticmethod
+        def softplus(x: Any) -> Any:
+            # torch.nn.functional.softplus returns x itself above a threshold (20): close
+            # enough in float32, not for a float64 check. logaddexp is exact everywhere.
+            return torch.logaddexp(torch.zeros_like(x), x)
 
         @staticmethod
         def positive(x: Any) -> Any:

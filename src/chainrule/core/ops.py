@@ -159,6 +159,8 @@ _OP_LIST = [
        r"\left|{0}\right|", kink=Kink(_at_zero, "abs'(0) is taken as 0", derivative_at=0.0)),
     Op("sigmoid", 1, lambda m, x: m.sigmoid(x), (lambda m, o, x: o * (1.0 - o),), "sigmoid",
        r"\sigma\left({0}\right)"),
+    Op("softplus", 1, lambda m, x: m.softplus(x), (lambda m, o, x: m.sigmoid(x),), "softplus",
+       r"\operatorname{{softplus}}\left({0}\right)"),
     Op("tanh", 1, lambda m, x: m.tanh(x), (lambda m, o, x: 1.0 - o * o,), "tanh",
        r"\tanh\left({0}\right)"),
     Op("relu", 1, lambda m, x: m.relu(x), (lambda m, o, x: m.positive(x),), "relu",
