@@ -13,7 +13,7 @@ import pytest
 import sympy
 import torch
 
-from chainrule import OPS, Op
+from chainrule import OPS, Op, parse
 from chainrule.core.backends import BACKENDS, MathBackend, ScalarMath, backend_names
 
 
@@ -93,3 +93,16 @@ def test_importing_the_backends_imports_no_library() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("x", [-800.0, -30.0, -1e-9, 0.0, 2.5, 40.0, 800.0, 1e308])
+def test_softplus_is_stable_and_its_derivative_is_sigmoid(x: float) -> None:
+    # log(1 + e^x) written as it reads overflows above 709 and rounds to 0 below -37.
+    exact = float(sympy.log(1 + sympy.exp(sympy.Float(x, 40))).evalf(30))
+    graph = parse("softplus(x)")
+    scalar = graph.evaluate(x=x)
+    vector = graph.evaluate(x=np.array([x, x]))
+    for result in (scalar, vector):
+        assert np.allclose(result.value, exact, rtol=1e-15, atol=0.0)
+        assert np.allclose(result.gradients["x"], ScalarMath.sigmoid(x), rtol=1e-15, atol=0.0)
+    assert not scalar.warnings
