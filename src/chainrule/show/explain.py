@@ -62,8 +62,8 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 SYMBOLIC_MAX_OPS = 60
 """Larger graphs are explained without sympy (local formulas, closed forms, its check)."""
 
-DIGITS = 6
-"""Significant digits of the numbers in the explanation."""
+DIGITS = notation.DIGITS
+"""Significant digits of the numbers in the explanation (as in pictures and the report)."""
 
 EXPLAIN_MAX_OPS = 1000
 """A longer worked solution is unreadable, and its finite-difference check (two forward
