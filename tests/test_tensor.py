@@ -24,6 +24,7 @@ TORCH_OPS: dict[str, Callable[..., torch.Tensor]] = {
     "neg": torch.neg, "sqrt": torch.sqrt, "exp": torch.exp, "log": torch.log, "abs": torch.abs,
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "sin": torch.sin,
     "cos": torch.cos, "max": torch.maximum, "min": torch.minimum,
+    "softplus": torch.nn.functional.softplus,
 }  # fmt: skip
 
 SETTINGS = settings(max_examples=25, deadline=None)
