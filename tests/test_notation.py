@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from chainrule import ChainruleError, EvaluationError, parse
 from chainrule.cli import main
 from chainrule.show import notation
+from chainrule.show.dot import run_dot
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 any_float = st.floats()
@@ -95,3 +97,14 @@ def test_user_text_in_a_named_error_is_never_read_as_a_template() -> None:
     assert raised.value.render({"names": "--names"}) == (
         "error: --names: '{names}' is not a valid name"
     )
+
+
+def test_renderer_errors_name_the_engine_parameter_or_the_renderer_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no Graphviz on it
+    with pytest.raises(ChainruleError, match=r"\(or use engine builtin\)$"):
+        run_dot("digraph { a }", "svg")
+    assert main(["graph", "a*b", "--format", "svg", "--renderer", "dot", "-o",
+                 str(tmp_path / "x.svg")]) == 2
+    assert capsys.readouterr().err.endswith("(or use --renderer builtin)\n")

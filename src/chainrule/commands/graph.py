@@ -94,7 +94,7 @@ def register(subcommands: Any) -> None:
         help="with --format json: add the key 'symbolic' (closed-form gradients, by sympy)",
     )
     parser.add_argument(
-        "--renderer", choices=ENGINES, default="auto",
+        "--renderer", dest="engine", choices=ENGINES, default="auto",
         help="for svg, png and pdf: Graphviz's dot program, the builtin renderer (no "
         "Graphviz needed), or auto: dot when installed",
     )
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     graph = load_graph(args)
     values = parse_values(*args.at)
     result = graph.evaluate(values, allow_nan=args.allow_nan) if args.at else None
-    with using(args.renderer):
+    with using(args.engine):
         rendered = render(args, graph, result)
     if args.output:
         write_atomic(args.output, rendered)

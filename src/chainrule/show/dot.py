@@ -140,9 +140,9 @@ def run_dot(dot: str, fmt: str) -> str | bytes:
     """Run Graphviz's ``dot`` on DOT text; SVG comes back as text, PNG and PDF as bytes."""
     program = dot_program()
     if program is None:
-        raise ChainruleError(
+        raise ChainruleError.naming(
             "Graphviz's dot program is not installed: apt-get install graphviz, "
-            "brew install graphviz or conda install graphviz (or use --renderer builtin)"
+            "brew install graphviz or conda install graphviz (or use {engine} builtin)"
         )
     command = [program, f"-T{fmt}", *([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])]
     try:
@@ -154,8 +154,8 @@ def run_dot(dot: str, fmt: str) -> str | bytes:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise ChainruleError(
-            f"dot took longer than {DOT_TIMEOUT_S:g} s; try --renderer builtin"
+        raise ChainruleError.naming(
+            "dot took longer than {limit:g} s; try {engine} builtin", limit=DOT_TIMEOUT_S
         ) from None
     if done.returncode != 0:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
