@@ -38,6 +38,7 @@ class Activation:
     exploding_hint: str  # where an exploding chain's weight has to be (for the error message)
     exploding_x: float | None  # the exploding example's input; None: its amplifying fixed point
     plot_range: tuple[float, float]  # y range of its panel in the figure of the derivatives
+    dies: bool = False  # f' = 0 for z <= 0: a one-node chain is dead unless every unit is active
 
 
 TABLE: dict[str, Activation] = {
@@ -47,7 +48,7 @@ TABLE: dict[str, Activation] = {
         Activation("sigmoid", "σ", "tab:blue", "Sigmoid", -10.0, "w < -5.87", None, (-0.15, 1.6)),
         Activation("tanh", "tanh", "tab:orange", "Tanh", 2.0, "|w| > 1", None, (-1.15, 1.6)),
         # relu(w a) = w a for w, a > 0: any positive input passes every layer, scaled by w.
-        Activation("relu", "relu", "tab:green", "ReLU", 2.0, "w > 1", 1.0, (-0.15, 2.0)),
+        Activation("relu", "relu", "tab:green", "ReLU", 2.0, "w > 1", 1.0, (-0.15, 2.0), dies=True),
     )
 }
 """The activations, by name, in the order the CLI, tables and figures list them."""

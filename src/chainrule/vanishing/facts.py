@@ -70,9 +70,11 @@ class DerivativeFacts:
 
     def derivative_text(self) -> str:
         """``f'`` in terms of ``f``, as the sheet writes it."""
-        if self.by_output is None:
-            return "1 if x > 0 else 0 (relu'(0) taken as 0)"
         f = lookup(self.activation).symbol
+        if self.by_output is None:  # piecewise constant: its two pieces and its value at the kink
+            at_kink = self.derivative.subs(self.symbol, 0)
+            pieces = f"{self.max_value} if {self.argmax} else {self.infimum}"
+            return f"{pieces} ({f}'(0) taken as {at_kink})"
         text = str(self.by_output).replace("**2", "²").replace("*", "").replace("-", "−")
         return text.replace("s", f"{f}(x)")
 
@@ -265,7 +267,9 @@ class ExplodingFacts:
         (6.894, 0.448)
         """
         if self.edge is None:
-            raise ChainruleError("relu has no finite window: every a with w a > 0 amplifies")
+            raise ChainruleError(
+                f"{self.activation} has no finite window: every a with w a > 0 amplifies"
+            )
         return _widest_window(self.activation)
 
     def to_dict(self, weights: Sequence[float] = ()) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from chainrule.vanishing.activations import activation as lookup
 from chainrule.vanishing.chain import build_chain
 
 Array = NDArray[np.float64]
@@ -52,7 +53,7 @@ class Sweep:
     scales: Array
     depths: tuple[int, ...]
     gradients: Array  # |dy/dx| from the engine's backpropagation
-    alive_only: bool  # relu: sampled conditioned on every unit being active
+    alive_only: bool  # relu: sampled conditioned on every unit being active (Activation.dies)
 
     def median(self) -> Array:
         """Median over seeds, shape ``(scales, depths)``."""
@@ -95,7 +96,7 @@ def depth_sweep(
     scale = np.asarray(scales, dtype=np.float64)
     weights = rng.standard_normal((len(scale), seeds, max(depths))) * scale[:, None, None]
     x = np.broadcast_to(rng.standard_normal(seeds), (len(scale), seeds))
-    alive_only = activation == "relu"
+    alive_only = lookup(activation).dies
     if alive_only:
         weights, x = np.abs(weights), np.abs(x)
     gradients = np.empty((len(scale), seeds, len(depths)))
