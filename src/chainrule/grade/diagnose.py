@@ -228,7 +228,7 @@ def gradient_mistake(judge: Judge, statement: Statement, x: int, given: float) -
     then = f"; from your numbers {how}"
     candidates = itertools.chain(
         _sum_candidates(judge, x, then),
-        _gradient_op_slips(judge, x, then),
+        _gradient_op_slips(judge, x, then, _written_numbers(statement)),
         _chain_candidates(judge, x, then),
         [(-right, "sign", f"the sign{then}")],
         _gradient_copies(judge, x, then),
@@ -262,7 +262,32 @@ def _sum_candidates(judge: Judge, x: int, then: str) -> Iterator[Candidate]:
             )
 
 
-def _gradient_op_slips(judge: Judge, x: int, then: str) -> Iterator[Candidate]:
+def _written_numbers(statement: Statement) -> list[float]:
+    """The numbers the learner substituted in the middle of a line: ``(4)(2) + (4)(1)``."""
+    return [
+        abs(node.constant)
+        for part in statement.parts[:-1]
+        if part.is_number and part.graph is not None
+        for node in part.graph.nodes
+        if node.constant is not None
+    ]
+
+
+def _gradient_op_slips(
+    judge: Judge, x: int, then: str, written: list[float]
+) -> Iterator[Candidate]:
+    """The slips of the consumers' ops; those whose wrong local derivative the learner
+    wrote in the middle of the line come first (two slips may give the same total)."""
+    shown: list[Candidate] = []
+    hidden: list[Candidate] = []
+    for wrong, local, candidate in _op_slip_terms(judge, x, then):
+        seen = any(judge.tolerance.close(abs(wrong), n) for n in written)
+        (shown if seen and not judge.tolerance.close(wrong, local) else hidden).append(candidate)
+    yield from shown
+    yield from hidden
+
+
+def _op_slip_terms(judge: Judge, x: int, then: str) -> Iterator[tuple[float, float, Candidate]]:
     graph = judge.graph
     right = judge.from_yours.grads[x]
     for c, g, local in _terms(judge, x):
@@ -275,10 +300,10 @@ def _gradient_op_slips(judge: Judge, x: int, then: str) -> Iterator[Candidate]:
         names = [graph.nodes[a].name for a in node.args]
         args = [judge.yours.values[a] for a in node.args]
         for slip in entry.partials[positions[0]]:
-            wrong = right - g * local + g * slip.value(local, args)
-            yield wrong, slip.mistake, (
+            wrong_local = slip.value(local, args)
+            yield wrong_local, local, (right - g * local + g * wrong_local, slip.mistake, (
                 f"{slip.says(*names)} (through {graph.equation(node)}){then}"
-            )
+            ))
 
 
 def _chain_candidates(judge: Judge, x: int, then: str) -> Iterator[Candidate]:

@@ -282,7 +282,8 @@ def _first_unreadable(
 def read_line(
     line: int, raw: str, variables: Container[str] = (), section: str = ""
 ) -> Statement | Unreadable | Skipped | None:
-    """One line of an answer file: a statement, an unreadable line, or None (no ``=``).
+    """One line of an answer file: a statement, an unreadable line, or None (a note: no
+    ``=``, or prose with a colon before it).
 
     ``variables``: the names the file defines (so that a variable may be called ``e``);
     ``section``: the heading above it (a derivative under "Local derivatives" is local).
@@ -291,6 +292,8 @@ def read_line(
     if "=" not in text:
         return None
     (left, _), *rest = _sides(text)
+    if ":" in left:  # prose: "Worked solution: v1 = ...", "warning: v2 = log(v1): ..."
+        return None
     for side, column in rest:
         if not side.strip():
             return Unreadable(line, text, "nothing between '=' signs or after the last", column)
