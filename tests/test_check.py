@@ -447,3 +447,13 @@ def test_cli_a_bad_key_file_or_id_is_a_one_line_error(
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and says in err, err
+
+
+def test_the_readme_example_is_what_check_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ cat answers.txt\n", 1)[1].split("```", 1)[0]
+    given, shown = block.split('$ chainrule check "(a - b*c)*d" --at a=2,b=-7,c=4,d=1 answers.txt\n')
+    status, out, _ = run(capsys, "check", "(a - b*c)*d", "--at", AT, answers(tmp_path, given))
+    assert status == 1 and out == shown

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from chainrule.core.backends import ScalarMath
 from chainrule.grade.mistakes import CATALOGUE
 from chainrule.grade.passes import Facts as Judge
+from chainrule.grade.passes import local_derivative
 from chainrule.grade.statements import Part
 from chainrule.show.explain import Notation, Quantity
 from chainrule.show.notation import pretty
@@ -404,17 +405,26 @@ def carried_value(judge: Judge, target: int) -> str:
     return _carried(_differing(judge, judge.graph.nodes[target].args), judge.truth.values[target])
 
 
+def _inputs_of_local(judge: Judge, consumer: int, arg: int) -> list[int]:
+    """The nodes whose values ∂consumer/∂arg uses: the arguments, and the consumer's own
+    value where the rule is written with it (√x' = 1/(2√x), eˣ' = eˣ)."""
+    node, values = judge.graph.nodes[consumer], judge.yours.values
+    local = local_derivative(node, arg, values, values[consumer])
+    moved = local_derivative(node, arg, values, values[consumer] + 1.0)
+    uses_out = not (local == moved or (math.isnan(local) and math.isnan(moved)))
+    return [*node.args, *([consumer] if uses_out else [])]
+
+
 def carried_derivative(judge: Judge, what: str, of: int, by: int) -> str:
     graph, out = judge.graph, judge.d.output_name
     close = judge.tolerance.close
     if what == "local":
-        node = graph.nodes[of]
-        said = _differing(judge, [*node.args, of])
+        said = _differing(judge, _inputs_of_local(judge, of, by))
         return _carried(said, judge.truth.local(graph, of, by))
     said = [
         f"{_NOTATION.partial(out, _label(judge, c))} = {number(judge.yours.grads[c])}"
         for c in graph.consumers[by]
         if not close(judge.yours.grads[c], judge.truth.grads[c])
     ]
-    used = [n for c in graph.consumers[by] for n in (c, *graph.nodes[c].args)]
+    used = [n for c in graph.consumers[by] for n in _inputs_of_local(judge, c, by)]
     return _carried(said + _differing(judge, used), judge.truth.grads[by])

@@ -34,7 +34,7 @@ Verdict = Literal["correct", "carried", "wrong", "invalid"]
 LineKind = Literal["definition", "value", "gradient", "local"]
 
 MARKS: dict[Verdict, str] = {"correct": "✓", "carried": "↪", "wrong": "✗", "invalid": "!"}
-_EXPLAINED: tuple[Verdict, ...] = ("wrong", "invalid")  # the verdicts shown with their message
+_EXPLAINED: tuple[Verdict, ...] = ("wrong", "invalid")  # the verdicts that are mistakes
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class Report:
                 continue
             number = str(line.line).rjust(width)
             out.append(f"  {MARKS[line.verdict]}  {number}  {line.text.strip()}")
-            if line.verdict in _EXPLAINED:
+            if line.message:  # under each ✗ and !, and where a ↪ comes from
                 out += _text_message(line, 2 + 1 + 2 + width + 2)
         out += ["", *self._summary(lambda text: text)]
         return "\n".join(out)
@@ -140,7 +140,7 @@ class Report:
                 out.append(f"| · | {line[0]} | `{_code(line[1].strip())}` | {_cell(line[2])} |")
                 continue
             said = f"**{line.mistake}**: " if line.mistake else ""
-            note = f"{said}{line.message}" if line.verdict in _EXPLAINED else line.verdict
+            note = f"{said}{line.message}" if line.message else line.verdict
             cells = [MARKS[line.verdict], str(line.line), f"`{_code(line.text.strip())}`",
                      _cell(note)]  # fmt: skip
             out.append("| " + " | ".join(cells) + " |")
