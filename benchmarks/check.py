@@ -1,4 +1,4 @@
-"""Time to grade an answer file with ``chainrule check``, against ``chainrule graph`` in the same run.
+"""Time to grade an answer file with ``chainrule check``, against ``chainrule graph``.
 
 For the sheet's A, B and C at a = 2, b = −7, c = 4, d = 1, the answer file is
 chainrule's own worked solution (``--explain``, the longest file a learner would
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import chainrule
@@ -57,6 +58,10 @@ def command(*argv: str) -> Callable[[], object]:
     )
 
 
+def evaluate(expression: str) -> object:
+    return chainrule.parse(expression).evaluate(SHEET_VALUES)
+
+
 def cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -85,11 +90,9 @@ def main() -> None:
                 timings["check"].append(seconds(command("check", expression, "--at", AT,
                                                         str(path))))  # fmt: skip
                 timings["graph"].append(seconds(command("graph", expression, "--at", AT)))
-                timings["api"].append(seconds(lambda: chainrule.check(expression, SHEET_VALUES,
-                                                                      text)))  # fmt: skip
-                timings["eval"].append(
-                    seconds(lambda: chainrule.parse(expression).evaluate(SHEET_VALUES))
-                )
+                timings["api"].append(seconds(partial(chainrule.check, expression, SHEET_VALUES,
+                                                      text)))  # fmt: skip
+                timings["eval"].append(seconds(partial(evaluate, expression)))
             median = {name: statistics.median(values) for name, values in timings.items()}
             rows.append((label, len(report.lines), report.score, report.max_score, median))
     print("| answer file | lines graded | score | `check` s | `graph` s | check/graph "

@@ -454,6 +454,7 @@ def test_the_readme_example_is_what_check_prints(
 ) -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     block = readme.split("$ cat answers.txt\n", 1)[1].split("```", 1)[0]
-    given, shown = block.split('$ chainrule check "(a - b*c)*d" --at a=2,b=-7,c=4,d=1 answers.txt\n')
+    command = '$ chainrule check "(a - b*c)*d" --at a=2,b=-7,c=4,d=1 answers.txt\n'
+    given, shown = block.split(command)
     status, out, _ = run(capsys, "check", "(a - b*c)*d", "--at", AT, answers(tmp_path, given))
     assert status == 1 and out == shown
