@@ -14,7 +14,8 @@ from chainrule.grade.passes import Tolerance
 POINTS: dict[str, list[tuple[float, ...]]] = {
     "add": [(3, 2)], "sub": [(3, 2)], "mul": [(3, 2)], "div": [(3, 2)], "pow": [(2, 3)],
     "neg": [(2,)], "sqrt": [(9,)], "exp": [(2,)], "log": [(2,)], "abs": [(-2,), (2,)],
-    "sigmoid": [(1,)], "tanh": [(0.5,)], "relu": [(2,), (-2,)], "sin": [(1,)], "cos": [(1,)],
+    "sigmoid": [(1,)], "tanh": [(0.5,)], "softplus": [(1,)], "relu": [(2,), (-2,)],
+    "sin": [(1,)], "cos": [(1,)],
     "max": [(3, 1)], "min": [(1, 3)],
 }  # fmt: skip
 

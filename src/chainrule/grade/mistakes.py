@@ -99,6 +99,7 @@ _log = _not("log-rule", "d log {x}/d{x} = 1/{x} (log is the natural logarithm)")
 _abs = _not("abs-rule", "d|{x}|/d{x} is the sign of {x}")
 _sigmoid_rule = _not("sigmoid-rule", "σ'({x}) = σ({x})·(1 − σ({x}))")
 _tanh = _not("tanh-rule", "tanh'({x}) = 1 − tanh²({x})")
+_softplus = _not("softplus-rule", "softplus'({x}) = σ({x}) = 1/(1 + e^(−{x}))")
 _relu = _not("relu-rule", "relu'({x}) is the step: 1 for {x} > 0, 0 for {x} < 0")
 _sin = _not("sin-rule", "d sin {x}/d{x} = cos {x}")
 _cos = _not("cos-rule", "d cos {x}/d{x} = −sin {x}")
@@ -219,6 +220,16 @@ _ENTRIES = [
         ),),
     ),
     OpEntry(
+        "softplus", "softplus'(x) = σ(x)",
+        forward=(_slip("wrong-operation", "softplus({x}) = log(1 + e^{x}), not log(1 + {x})",
+                       lambda r, a: math.log1p(a[0])),),
+        partials=((
+            _softplus("1/(1 + e^{x})", lambda r, a: _sigmoid(-a[0])),
+            _softplus("softplus({x}) itself", lambda r, a: math.log1p(math.exp(a[0]))),
+            _softplus("e^{x}", lambda r, a: math.exp(a[0])),
+        ),),
+    ),
+    OpEntry(
         "relu", "relu'(x) = 1 for x > 0, 0 for x < 0",
         forward=(_slip("wrong-operation", "relu({x}) = max(0, {x}): 0 for negative {x}",
                        lambda r, a: a[0]),),
@@ -295,6 +306,7 @@ MISTAKES: dict[str, str] = {
     "abs-rule": "d|x|/dx = sign(x)",
     "sigmoid-rule": "σ' = σ(1 − σ)",
     "tanh-rule": "tanh' = 1 − tanh²",
+    "softplus-rule": "softplus' = σ",
     "relu-rule": "relu' is the step: 1 for x > 0, else 0",
     "sin-rule": "sin' = cos",
     "cos-rule": "cos' = −sin",
