@@ -85,11 +85,11 @@ def test_every_backend_computes_what_the_scalar_one_does(backend: str, op: Op) -
 
 
 def test_importing_the_backends_imports_no_library() -> None:
-    # sympy and torch load when their backend is first asked for, not before:
+    # numpy, sympy and torch load when their backend is first asked for, not before:
     # checked in a fresh interpreter, since this one has them all loaded already.
     code = (
         "import sys, chainrule.core.backends as b; "
-        "print(sorted(m for m in ('sympy', 'torch') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'sympy', 'torch') if m in sys.modules))"
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"

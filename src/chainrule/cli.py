@@ -17,8 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from chainrule import __version__
-from chainrule.commands import COMMANDS
+from chainrule import __version__, commands
 from chainrule.errors import ChainruleError
 
 
@@ -29,15 +28,16 @@ class _Parser(argparse.ArgumentParser):
         raise ChainruleError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``command`` alone (all it needs to run it)."""
     parser = _Parser(
         prog="chainrule",
         description="From the chain rule to a trained digit recognizer.",
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in COMMANDS:
-        command.register(subcommands)
+    for module in commands.modules([command] if command else commands.NAMES):
+        module.register(subcommands)
     return parser
 
 
@@ -130,8 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for any error the user can fix)."""
     flags: dict[str, str] = {}
     try:
-        parser = build_parser()
         words = sys.argv[1:] if argv is None else argv
+        # `chainrule graph ...` imports the graph command only; anything else (--help,
+        # a misspelt command) gets the parser of every command, to list them all.
+        named = words[0] if words and words[0] in commands.NAMES else None
+        parser = build_parser(named)
         args = parser.parse_args(dashes_as_values(parser, words))
         flags = flags_of(parser, *words)
         status: int = args.run(args)

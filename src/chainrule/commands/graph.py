@@ -14,7 +14,6 @@ from chainrule.core.evaluate import Result
 from chainrule.core.graph import Graph
 from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError
-from chainrule.files import write_atomic
 from chainrule.show.render import ENGINES, PICTURE_FORMATS, using
 from chainrule.show.render import render as draw_picture
 from chainrule.show.tables import document, structure_text, to_json, to_markdown, to_text
@@ -130,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     with using(args.engine):
         rendered = render(args, graph, result)
     if args.output:
+        from chainrule.files import write_atomic  # tempfile and shutil: only to write a file
+
         write_atomic(args.output, rendered)
     elif isinstance(rendered, bytes):
         raise ChainruleError(f"--format {args.format} writes binary data: add -o FILE")

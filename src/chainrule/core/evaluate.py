@@ -5,6 +5,8 @@ loops: forward in graph order, backward in reverse, each gradient accumulated
 over all of a node's consumers. Floats take a fast path on Python's ``math``;
 numpy arrays evaluate the same program at many points at once. Nothing
 recurses, and a second backward pass gives the same gradients as the first.
+numpy is imported only when arrays (or an inf or nan) call for it, so that a
+command evaluating at one point starts without it.
 
 Domain errors (log of a negative number, division by zero, overflow) name the
 node where they happen:
@@ -22,12 +24,11 @@ chainrule.errors.EvaluationError: v2 = log(v1): argument -0.25 is outside log's 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-import numpy as np
 
 from chainrule.core import hooks
 from chainrule.core.backends import MathBackend, ScalarMath, numpy_math
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
     from chainrule.core.graph import Graph, Node
 
 _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+
+
+def _is_array(value: Any) -> bool:
+    """Whether ``value`` is a numpy array, without importing numpy (no numpy, no arrays)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
 
 
 Derivative = Callable[..., Any] | float | None
@@ -140,8 +147,10 @@ class Result:
         """d output / d input, for every input."""
         grads = self.node_grads()
         index = Program.of(self.graph).input_index
-        if not isinstance(self.value, np.ndarray):
+        if not _is_array(self.value):
             return {name: grads[i] for name, i in index.items()}
+        import numpy as np
+
         shape = np.broadcast_shapes(*(np.shape(self.values[i]) for i in index.values()))
         return {name: np.broadcast_to(grads[i], shape) for name, i in index.items()}
 
@@ -190,13 +199,18 @@ class Result:
 def point_value(value: Any, what: str, needed_by: str) -> float:
     """One number of a result evaluated at one point, for pictures and explanations.
 
-    >>> point_value(np.array([2.5]), "v1", "a picture")
-    2.5
+    >>> import numpy as np
+    >>> point_value(np.array([2.5]), "v1", "a picture"), point_value(-0.5, "v2", "a picture")
+    (2.5, -0.5)
     """
     if value is None:
         raise ChainruleError(
             f"{needed_by} needs the value of {what}: evaluate with keep_intermediates=True"
         )
+    if isinstance(value, float | int):
+        return float(value)
+    import numpy as np
+
     if np.size(value) != 1:
         raise ChainruleError(f"{needed_by} shows one point: evaluate at single numbers, not arrays")
     return float(np.ravel(value)[0])
@@ -209,6 +223,8 @@ def point_partials(result: Result, index: int, needed_by: str) -> list[float]:
     >>> point_partials(parse("a / b").evaluate(a=1, b=2), 2, "a picture")
     [0.5, -0.25]
     """
+    import numpy as np
+
     graph = result.graph
     node = graph.nodes[index]
     assert node.op is not None
@@ -230,7 +246,7 @@ def evaluate(
     """Evaluate ``graph`` at ``given`` input values; see :meth:`Graph.evaluate`."""
     program = Program.of(graph)
     warnings: list[str] = list(graph.notes)
-    vector = any(isinstance(v, np.ndarray | list | tuple) for v in given.values())
+    vector = any(isinstance(v, list | tuple) or _is_array(v) for v in given.values())
     values: list[Any] = [None] * len(graph.nodes)
     for index, constant in program.constants:
         values[index] = constant
@@ -248,8 +264,7 @@ def evaluate(
             return lean
         # Something is not finite: the full evaluation below finds and reports it.
     if vector:
-        with np.errstate(all="ignore"):
-            _run_forward(program.instructions, values, numpy_math())
+        _forward_vector(program, values)
     else:
         _forward_scalar(graph, program, values, allow_nan, warnings)
     # Floats: any value, even one the output no longer shows (sigmoid(inf) = 1); a sum
@@ -261,6 +276,13 @@ def evaluate(
     if gradients:
         result.grads = _backward(graph, values, warnings, allow_nan)
     return result
+
+
+def _forward_vector(program: Program, values: list[Any]) -> None:
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        _run_forward(program.instructions, values, numpy_math())
 
 
 _CHUNK = 1 << 15  # points per chunk, measured best: a chunk's temporaries stay in cache
@@ -276,6 +298,8 @@ def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) ->
     function raises one when it makes an inf or nan): then this gives None, and the
     caller evaluates fully to say where.
     """
+    import numpy as np
+
     program = Program.of(graph)
     slots = list(program.input_index.values())
     shape = np.broadcast_shapes(*(np.shape(values[i]) for i in slots))
@@ -313,7 +337,11 @@ def _input_value(name: str, given: Mapping[str, Any], vector: bool) -> Any:
         raise EvaluationError(f"no value given for the variable {name!r}")
     raw = given[name]
     try:
-        return np.asarray(raw, dtype=np.float64) if vector else float(raw)
+        if not vector:
+            return float(raw)
+        import numpy as np
+
+        return np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
         raise EvaluationError(f"the value of {name!r} is not a number: {raw!r}") from None
 
@@ -323,11 +351,13 @@ def _refuse_non_finite_inputs(program: Program, values: list[Any]) -> None:
         value = values[index]
         if _all_finite(value):
             continue
-        if np.ndim(value) == 0:
+        if not _is_array(value):
             raise EvaluationError.naming(
                 "the value of {name!r} is not finite: {value} (see {allow_nan})",
                 name=name, value=value,
             )
+        import numpy as np
+
         point = int(np.flatnonzero(~np.isfinite(value))[0])
         raise EvaluationError.naming(
             "the value of {name!r} is not finite at point {point}: {value} (see {allow_nan})",
@@ -336,7 +366,9 @@ def _refuse_non_finite_inputs(program: Program, values: list[Any]) -> None:
 
 
 def _all_finite(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
+    if _is_array(value):
+        import numpy as np
+
         return bool(np.isfinite(value).all())
     return math.isfinite(value)
 
@@ -348,7 +380,11 @@ def _maybe_not_finite(value: Any) -> bool:
     It may also say True for finite values whose squares overflow (|x| > 1e154); the
     exact check that follows the gate then finds nothing to report.
     """
-    if isinstance(value, np.ndarray):
+    if value.__class__ is float:
+        return not math.isfinite(value)
+    if _is_array(value):
+        import numpy as np
+
         return not math.isfinite(float(np.vdot(value, value)))
     return not math.isfinite(value)
 
@@ -381,6 +417,8 @@ def _forward_scalar(
                 raise error  # not a domain error of this operation: a bug, keep its traceback
         problem = _domain_problem(node, args)
         _report([(graph.equation(node), problem)], allow_nan, warnings)
+        import numpy as np
+
         with np.errstate(all="ignore"):
             ieee = instruction.forward(numpy_math(), *map(np.float64, args))
             values[instruction.out] = float(ieee)
@@ -411,6 +449,8 @@ def _domain_problem(node: Node, args: list[Any]) -> str:
 
 def _forward_problems(graph: Graph, values: list[Any]) -> Iterator[tuple[str, str]]:
     """Nodes whose value is not finite although their arguments are."""
+    import numpy as np
+
     for index, node in enumerate(graph.nodes):
         if node.op is None:
             continue
@@ -422,6 +462,8 @@ def _forward_problems(graph: Graph, values: list[Any]) -> Iterator[tuple[str, st
 
 
 def _problem_at_points(node: Node, values: list[Any], bad: Any) -> str:
+    import numpy as np
+
     points = np.flatnonzero(bad)
     args = [float(np.broadcast_to(values[arg], bad.shape).flat[points[0]]) for arg in node.args]
     text = _domain_problem(node, args)
@@ -448,7 +490,8 @@ def _kink_counts(program: Program, values: list[Any]) -> dict[int, int]:
     for index in program.kinks:
         node = program.nodes[index]
         assert node.op is not None and node.op.kink is not None
-        hits = int(np.count_nonzero(node.op.kink.at(*(values[arg] for arg in node.args))))
+        at_kink = node.op.kink.at(*(values[arg] for arg in node.args))
+        hits = int(at_kink.sum()) if _is_array(at_kink) else int(bool(at_kink))
         if hits:
             counts[index] = hits
     return counts
@@ -467,18 +510,15 @@ def _kink_warnings(graph: Graph, counts: dict[int, int], vector: bool) -> list[s
 def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: bool) -> list[Any]:
     """d output / d node for every node (None for constants), accumulated over consumers."""
     program = Program.of(graph)
-    vector = isinstance(values[graph.output], np.ndarray)
     grads = _seed(len(values), graph.output)
-    if vector:
-        with np.errstate(all="ignore"):
-            _run_backward(program.instructions, values, grads, numpy_math())
+    if _is_array(values[graph.output]):
+        _backward_ieee(program, values, grads)
     else:
         try:
             _run_backward(program.instructions, values, grads, ScalarMath)
         except _MATH_ERRORS:  # e.g. sqrt'(0): redo in IEEE arithmetic, then say where
             grads = _seed(len(values), graph.output)
-            with np.errstate(all="ignore"):
-                _run_backward(program.instructions, _ieee(values), grads, numpy_math())
+            _backward_ieee(program, _ieee(values), grads)
             grads = [None if g is None else float(g) for g in grads]
     _zero_unused_inputs(program, grads)
     if any(_maybe_not_finite(grads[i]) for i in program.input_index.values()):
@@ -493,8 +533,18 @@ def _zero_unused_inputs(program: Program, grads: list[Any]) -> None:
             grads[index] = 0.0
 
 
+def _backward_ieee(program: Program, values: list[Any], grads: list[Any]) -> None:
+    """Backpropagation on numpy values: inf and nan instead of exceptions."""
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        _run_backward(program.instructions, values, grads, numpy_math())
+
+
 def _ieee(values: list[Any]) -> list[Any]:
     """Floats as numpy floats, whose arithmetic gives inf and nan instead of raising."""
+    import numpy as np
+
     return [v if v is None or isinstance(v, np.ndarray) else np.float64(v) for v in values]
 
 
@@ -558,8 +608,9 @@ def _times_derivative(
     local = derivative(m, *args)  # type: ignore[operator]
     if g.__class__ is float and g == 1.0:
         return local
-    if local.__class__ is np.ndarray and _is_scratch(local, g, args):
-        return np.multiply(local, g, out=local)  # a temporary of ours: reuse its memory
+    if local.__class__ is not float and _is_array(local) and _is_scratch(local, g, args):
+        local *= g  # a temporary of ours: reuse its memory
+        return local
     return g * local
 
 
@@ -573,6 +624,8 @@ def _backward_problems(
     graph: Graph, values: list[Any], grads: list[Any]
 ) -> Iterator[tuple[str, str]]:
     """Operations whose local derivative is not finite where their inputs are."""
+    import numpy as np
+
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
         if node.op is None or grads[index] is None or not _all_finite(grads[index]):

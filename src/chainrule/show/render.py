@@ -36,14 +36,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from chainrule.core.evaluate import Result
-from chainrule.core.graph import Graph
 from chainrule.errors import ChainruleError
-from chainrule.show.dot import dot_program, dot_text, run_dot
-from chainrule.show.layout import total_span
-from chainrule.show.picture import Picture, picture
+
+# What draws is imported when something is drawn: `chainrule graph` in text or JSON
+# reads this module's names (ENGINES, PICTURE_FORMATS) and nothing else of it.
+if TYPE_CHECKING:
+    from chainrule.core.evaluate import Result
+    from chainrule.core.graph import Graph
+    from chainrule.show.picture import Picture
 
 Engine = Literal["auto", "dot", "builtin"]
 ENGINES: tuple[Engine, ...] = ("auto", "dot", "builtin")
@@ -69,6 +71,8 @@ def using(engine: Engine) -> Iterator[None]:
 
 
 def _chosen(engine: Engine | None, drawing: Picture) -> Literal["dot", "builtin"]:
+    from chainrule.show.dot import dot_program
+
     engine = engine or _engine.get()
     if engine == "auto":
         return "dot" if dot_program() and _dot_is_quick(drawing) else "builtin"
@@ -78,6 +82,8 @@ def _chosen(engine: Engine | None, drawing: Picture) -> Literal["dot", "builtin"
 
 
 def _dot_is_quick(drawing: Picture) -> bool:
+    from chainrule.show.layout import total_span
+
     edges = [(edge.source, edge.target) for edge in drawing.edges]
     inputs = [index for index, node in enumerate(drawing.nodes) if node.kind == "input"]
     return total_span(len(drawing.nodes), edges, inputs) <= DOT_SPAN_LIMIT
@@ -97,6 +103,8 @@ def render(
     >>> svg.startswith("<?xml") and svg.count('class="node"')
     3
     """
+    from chainrule.show.picture import picture
+
     return render_picture(picture(graph, result), fmt, engine=engine)
 
 
@@ -108,15 +116,16 @@ def render_picture(
     Pictures need not come from a scalar graph: :mod:`chainrule.tensor.graph` draws
     a network's tensor-level graph with it.
     """
+    from chainrule.show.dot import dot_text, run_dot
+
     if fmt not in PICTURE_FORMATS:
         raise ChainruleError(f"unknown picture format {fmt!r}; choose one of {PICTURE_FORMATS}")
     if fmt == "dot":
         return dot_text(drawing)
     if _chosen(engine, drawing) == "dot":
         return run_dot(dot_text(drawing), fmt)
-    # Imported when drawing, not with this module: the built-in renderer's XML escaping
-    # (xml.sax.saxutils) pulls in urllib and http.client, which `chainrule graph` in
-    # text or JSON never needs. No cycle: drawing imports picture, not render.
+    # The built-in renderer's XML escaping (xml.sax.saxutils) pulls in urllib and
+    # http.client. No cycle: drawing imports picture, not render.
     from chainrule.show.drawing import draw
 
     return draw(drawing, fmt)
