@@ -7,12 +7,15 @@ distinctness by brute force over every renaming of the inputs.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import math
 import re
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,8 +38,10 @@ from chainrule.exercise.generator import (
     near_kink,
     point_problem,
 )
+from chainrule.exercise.key import key_json
 from chainrule.exercise.moodle import tolerance
 from chainrule.exercise.options import ExerciseOptions, ExerciseOptionsError
+from chainrule.show.explain import explain
 from chainrule.verify.symbolic import to_sympy
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -358,6 +363,41 @@ def test_moodle_xml_is_a_quiz_of_cloze_questions_with_numerical_blanks(written: 
         answers = sorted(answer for answer, _ in parts)
         for value, answer in zip(sorted(expected), answers, strict=True):
             assert answer == pytest.approx(value, rel=1e-9, abs=1e-12)
+
+
+# ---------------------------------------------------------------- chainrule check --key
+
+
+def without_closed_forms(worked: str) -> str:
+    """The worked solution less its "Symbolic gradients" section: sympy writes nested
+    maxima as one Max(a, b, c), which check cannot read yet (max takes 2 arguments)."""
+    start = worked.index("\n6. Symbolic gradients")
+    end = worked.index("\n7. Verification")
+    return worked[:start] + worked[end:]
+
+
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**9), ops=st.sampled_from([None, ALL_OPS]))
+def test_each_variants_own_worked_solution_scores_full_marks_with_check(
+    seed: int, ops: tuple[str, ...] | None
+) -> None:
+    options = ExerciseOptions(count=3, seed=seed, **({"ops": ops} if ops else {}))
+    variants = generate(options)
+    with tempfile.TemporaryDirectory() as scratch:
+        key = Path(scratch) / "key.json"
+        key.write_text(key_json(variants))
+        for variant in variants:
+            answers = Path(scratch) / f"answers-{variant.id}.txt"
+            answers.write_text(without_closed_forms(explain(variant.result, "text")))
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                status = main(["check", "--key", str(key), "--id", str(variant.id), str(answers),
+                               "--format", "json"])
+            report = json.loads(out.getvalue())
+            assert status == 0, (variant.expression, report)
+            assert report["score"] == report["max_score"] > 0
+            assert report["missing"] == []
+            assert {line["verdict"] for line in report["lines"]} <= {"correct"}
 
 
 # ---------------------------------------------------------------- bad options

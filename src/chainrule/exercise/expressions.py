@@ -1,10 +1,10 @@
 r"""A graph written back as one expression, in the sheet's style, plain and LaTeX.
 
-The operations come from the registry (:data:`chainrule.core.ops.OPS`): an infix
-operation prints with its symbol, any other with its own ``format`` (plain) or
-``latex`` template, and parentheses go exactly where the parser needs them to
-read the same graph back. Nodes are visited in graph order (arguments before
-their users), so nothing recurses.
+Everything comes from the registry (:data:`chainrule.core.ops.OPS`): each operation
+is written in its ``form`` (infix, prefix, call) with its ``format`` (plain) or
+``latex`` template, and parentheses go where its ``precedence`` and ``grouping``
+need them for the parser to read the same graph back. Nodes are visited in graph
+order (arguments before their users), so nothing recurses.
 
 >>> from chainrule import parse
 >>> g = parse("(a - b*c)*d + sqrt(a + b + c^3)")
@@ -31,29 +31,23 @@ from functools import cache
 
 from chainrule.core.backends import ScalarMath
 from chainrule.core.graph import Graph, Node
+from chainrule.core.ops import CALL, POWER, Op
 from chainrule.core.ops import OPS as OPS  # for the examples
-from chainrule.core.ops import Op
 from chainrule.core.parser import parse as parse  # for the examples
 from chainrule.show import notation
 
-ATOM = 4.0
+ATOM = CALL
 """Binding strength of a name, a number or a function call: never parenthesised."""
 
-_STRENGTH = {"+": 1.0, "-": 1.0, "*": 2.0, "/": 2.0, "^": 3.0}
-_NEGATION = 1.5  # -x binds looser than any infix operand position: a - (-b), (-a) * b
 _RENAMINGS_CHECKED = 720
 """Most orderings of equally placed inputs that :func:`fingerprint` compares."""
 
 
-def strength(op: Op, style: str) -> float:
-    """How tightly the operation's text binds (higher: tighter)."""
-    if op.name == "neg":
-        return _NEGATION
+def strength(op: Op, style: str) -> int:
+    """How tightly the operation's text binds: the registry's precedence (SUM ... CALL)."""
     if style == "latex" and not any(_exposed(op, i) for i in range(op.arity)):
         return ATOM  # \frac{..}{..}, \sqrt{..}: the template encloses every argument
-    if op.infix:
-        return _STRENGTH.get(op.symbol, 0.0)
-    return ATOM
+    return op.precedence
 
 
 def _exposed(op: Op, position: int) -> bool:
@@ -63,28 +57,34 @@ def _exposed(op: Op, position: int) -> bool:
     return not any(form in op.latex for form in enclosed)
 
 
-def _needs_parentheses(parent: Op, position: int, child: Node, child_strength: float,
+def _needs_parentheses(parent: Op, position: int, child: Node, child_strength: int,
                        style: str) -> bool:
+    r"""Whether an argument's text needs parentheses for the parser to read the same graph.
+
+    Stricter than the parser in two places, for the reader: a prefix operation is
+    parenthesised as an operand, ``a - (-b)``, ``(-a) * b``; and the left operand of a
+    right-grouping operation (the base of a power) is a name, ``(a + b)^2``,
+    ``(\sqrt{a})^{2}`` (a call keeps its own parentheses in plain text: ``sqrt(a)^2``).
+    """
     if child.op is None or (style == "latex" and not _exposed(parent, position)):
         return False
-    if not parent.infix and parent.name != "neg":
-        return False  # a function call's own parentheses enclose it
-    if parent.symbol == "^" and position == 0:
-        # (a + b)^2; a call keeps its own parentheses in plain text, sqrt(a)^2, but not in
-        # LaTeX, where \sqrt{a}^{2} would read as a root of a^2
+    if parent.form == "call":
+        return False  # the call's own parentheses enclose it
+    if parent.form == "prefix" or child.op.form == "prefix":
+        return child_strength < ATOM or child.op.form == "prefix"
+    if parent.grouping == "right" and position == 0:
         return style == "latex" or child_strength < ATOM
-    if parent.name == "neg" or child.op.name == "neg":
-        return child_strength < ATOM or child.op.name == "neg"
     own = strength(parent, style)
-    # Left-associative parsing: an equally strong right operand keeps its parentheses.
+    # Whatever the grouping, an equally strong right operand keeps its parentheses:
+    # a + (b + c) is another graph than a + b + c, which the parser reads as (a + b) + c.
     return child_strength < own or (position > 0 and child_strength == own)
 
 
 def _apply(op: Op, args: Sequence[str], style: str) -> str:
     if style == "latex":
         return op.latex.format(*args)
-    if op.symbol == "^":
-        return f"{args[0]}^{args[1]}"  # the sheet's c^3
+    if op.form == "infix" and op.precedence == POWER:
+        return f"{args[0]}{op.symbol}{args[1]}"  # tight, as the sheet's c^3
     return op.format(list(args))
 
 
@@ -99,7 +99,7 @@ def _leaf_text(node: Node, style: str) -> str:
 def written(graph: Graph, style: str) -> str:
     """The whole expression as text in ``style`` (``plain`` or ``latex``)."""
     texts: list[str] = []
-    strengths: list[float] = []
+    strengths: list[int] = []
     for node in graph.nodes:
         if node.op is None:
             texts.append(_leaf_text(node, style))

@@ -180,7 +180,9 @@ def _build(terms: list[_Term]) -> Graph:
             assert term.placeholder is not None
             name = names.setdefault(term.placeholder, INPUT_NAMES[len(names)])
             handles[index] = builder.input(name)
-    return builder.build(handles[0])
+    graph = builder.build(handles[0])
+    # Its source text, as if parsed: titles and worked solutions then show the expression.
+    return Graph(graph.nodes, graph.output, plain(graph))
 
 
 _PROBES = (0.7, 1.9, 2.6)
