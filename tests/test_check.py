@@ -458,3 +458,17 @@ def test_the_readme_example_is_what_check_prints(
     given, shown = block.split(command)
     status, out, _ = run(capsys, "check", "(a - b*c)*d", "--at", AT, answers(tmp_path, given))
     assert status == 1 and out == shown
+
+
+def test_a_derivative_of_an_intermediate_by_a_non_argument_is_not_the_output() -> None:
+    report = check("(a - b*c)*d", SHEET_VALUES, A_RIGHT + "∂q/∂b = -4\n∂x/∂a = 1\n")
+    assert report.output == "A"
+    by_line = {line.name: line for line in report.lines}
+    assert by_line["∂q/∂b"].verdict == "invalid" and "no argument of q" in by_line["∂q/∂b"].message
+    assert by_line["∂x/∂a"].verdict == "invalid"
+
+
+def test_right_factors_multiplied_wrong_is_an_arithmetic_slip() -> None:
+    text = replaced("A", "(−1)(−7) = 7", "(−1)(−7) = −7")
+    line = only_line(graded("A", text), "wrong")
+    assert line.mistake == "sign" and line.message == "(-1)*(-7) is 7, not −7"

@@ -194,3 +194,21 @@ def test_one_number_changed_gives_one_wrong_and_its_dependents_carried(
 
 def _heading(lines: list[str], prefix: str) -> int:
     return next(i for i, line in enumerate(lines) if line.startswith(prefix))
+
+
+# ---------------------------------------------------------------- any text at all
+
+_PIECES = ["p", "q", "A", "a", "b", "c", "d", "e", "=", "=", " = ", "∂", "∂A/∂", "d", "/", "·", "*",
+           "−", "-", "+", "√", "²", "(", ")", "(", "2", "-7", "0", "1e400", "0.5", "log(", "max(",
+           ",", "#", "\\frac{", "}", "\\cdot", " ", "\n", "\n", "Heaviside(", ":", "exp^{", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(_PIECES), max_size=60).map("".join))
+def test_any_text_gets_verdicts_never_a_traceback(text: str) -> None:
+    report = check("(a - b*c)*d", {"a": 2, "b": -7, "c": 4, "d": 1}, text)
+    assert report.exit_status in (0, 1, 2)
+    assert report.to_json() and report.to_text() and report.to_markdown()
+    for line in report.lines:
+        assert line.verdict in ("correct", "carried", "wrong", "invalid")
+        assert line.unreadable == (line.column is not None)

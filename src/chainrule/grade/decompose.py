@@ -198,6 +198,12 @@ def _output(
         index = builder.names.get(statement.name)
         if index is None or builder.names.get(statement.by or "") not in builder.nodes[index].args:
             votes[statement.name] += 1
+    if computes_the_expression:  # ∂q/∂b beside a variable that computes it is a slip
+        matching = set(computes_the_expression)
+        named = [n for n, _ in votes.most_common() if builder.names.get(n) in matching]
+        if named:
+            return builder.names[named[0]], named[0]
+        votes = Counter({n: k for n, k in votes.items() if n not in builder.names})
     for name, _ in votes.most_common():
         index = builder.names.get(name)
         if index is None:  # a name never defined: the learner's name for the output

@@ -143,7 +143,7 @@ def _value_candidates(judge: Judge, target: int, then: str) -> Iterator[Candidat
             continue
         name = graph.nodes[arg].name
         yield value, "sign", f"the sign of {name} = {number(args[position])} was lost{then}"
-    yield -judge.from_yours.values[target], "sign", f"the sign{then}"
+    yield -judge.from_yours.values[target], "sign", f"the opposite of the right number{then}"
     for index, value in judge.stated_values.items():
         if index != target:
             yield value, "copy", f"this is your value of {graph.nodes[index].name}{then}"
@@ -153,21 +153,37 @@ def _substitution(
     judge: Judge, statement: Statement, target: int, given: float, then: str
 ) -> Diagnosis | None:
     """What the learner's substituted middle (``2 − 28``) says about the slip."""
-    middles = [p for p in statement.parts[1:-1] if p.is_number and p.graph is not None]
-    if statement.kind != "definition" or not middles:
+    middle = _last_middle(statement)
+    if statement.kind != "definition" or middle is None:
         return None
-    middle = middles[-1]
     shown, right = middle.number(), judge.from_yours.values[target]
     close = judge.tolerance.close
     if close(shown, given) and not close(shown, right):
         return _wrong_number_substituted(judge, middle, target, then)
-    if close(shown, right) and not close(given, shown):
-        if close(given, -shown):
-            return "sign", f"the sign: {middle.text} is {number(shown)}, not {number(given)}"
-        return _rounding(judge, given, shown) or (
-            None, f"{middle.text} is {number(shown)}, not {number(given)}"
-        )
-    return None
+    return _arithmetic(judge, statement, given, right)
+
+
+def _last_middle(statement: Statement) -> Part | None:
+    """The last part between the first and the value that is arithmetic on numbers."""
+    middles = [p for p in statement.parts[:-1] if p.is_number and p.graph is not None]
+    if statement.kind == "definition":
+        middles = [p for p in middles if p is not statement.parts[0]]
+    return middles[-1] if middles else None
+
+
+def _arithmetic(judge: Judge, statement: Statement, given: float, right: float) -> Diagnosis | None:
+    """The numbers substituted are right, the arithmetic after them is not: ``(−1)(−7) = −7``."""
+    middle = _last_middle(statement)
+    if middle is None:
+        return None
+    shown, close = middle.number(), judge.tolerance.close
+    if not close(shown, right) or close(given, shown):
+        return None
+    if close(given, -shown):
+        return "sign", f"{middle.text} is {number(shown)}, not {number(given)}"
+    return _rounding(judge, given, shown) or (
+        None, f"{middle.text} is {number(shown)}, not {number(given)}"
+    )
 
 
 def _wrong_number_substituted(judge: Judge, middle: Part, target: int, then: str) -> Diagnosis:
@@ -226,12 +242,15 @@ def gradient_mistake(judge: Judge, statement: Statement, x: int, given: float) -
     how = _grad_how(judge, x)
     if not math.isfinite(right):
         return None, f"from your numbers {how.rsplit(' = ', 1)[0]} is undefined"
+    arithmetic = _arithmetic(judge, statement, given, right)
+    if arithmetic is not None:  # the right factors, multiplied or added up wrong
+        return arithmetic
     then = f"; from your numbers {how}"
     candidates = itertools.chain(
         _sum_candidates(judge, x, then),
         _gradient_op_slips(judge, x, then, _written_numbers(statement)),
         _chain_candidates(judge, x, then),
-        [(-right, "sign", f"the sign{then}")],
+        [(-right, "sign", f"the opposite of the right number{then}")],
         _gradient_copies(judge, x, then),
     )
     found = _first_match(judge, given, right, candidates) or _rounding(judge, given, right)
@@ -371,13 +390,14 @@ def local_mistake(
             (slip.value(right, args), slip.mistake, f"{slip.says(*names)}{then}")
             for slip in entry.partials[positions[0]]
         ]
-    candidates.append((-right, "sign", f"the sign{then}"))
+    candidates.append((-right, "sign", f"the opposite of the right number{then}"))
     candidates += [
         (judge.yours.values[a], "copy", f"this is your value of {graph.nodes[a].name}{then}")
         for a in node.args
         if a != by or node.op.name != "mul"
     ]
-    found = _first_match(judge, given, right, candidates) or _rounding(judge, given, right)
+    found = _arithmetic(judge, statement, given, right)
+    found = found or _first_match(judge, given, right, candidates) or _rounding(judge, given, right)
     return found or (None, f"expected {how} from your numbers")
 
 
