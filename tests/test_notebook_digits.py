@@ -29,7 +29,10 @@ def test_the_notebook_runs_on_a_subset(venv_kernel: str, monkeypatch: pytest.Mon
     assert f"{SUBSET} for training, {SUBSET} for validation, {SUBSET} for testing" in text
     # both networks learn: even on 2000 images they are far above chance (10%)
     accuracies = [float(a) for a in re.findall(r"test accuracy: (\d+\.\d+)%", text)]
-    assert len(accuracies) == 2 and min(accuracies) > 75
+    assert len(accuracies) == 3 and min(accuracies) > 75  # PyTorch twice, chainrule once
+    assert "(chainrule's backpropagation)" in text and "∂L/∂W1 = xᵀ · ∂L/∂v1" in text
+    graphs = [out for out in outputs if "image/svg+xml" in out.get("data", {})]
+    assert len(graphs) == 1  # the tensor graph, drawn by chainrule's renderer
     pictures = [out for out in outputs if "image/png" in out.get("data", {})]
     assert len(pictures) == 3  # examples, confusion matrix, misclassified digits
     assert "most frequent confusions:" in text

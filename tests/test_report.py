@@ -204,7 +204,8 @@ def test_expensive_parts_do_not_depend_on_the_presentation() -> None:
     expensive = [p for budget in ("quick", "full")
                  for p in [*digits.parts(BUDGETS[budget]), *vanishing.parts(BUDGETS[budget])]
                  if p.present is not None]
-    assert len(expensive) == 10  # two trainings, the evaluation, the plots, the deep networks
+    assert len(expensive) == 12  # three trainings (one by chainrule), the evaluation, the plots,
+    # the deep networks
     assert "1.4-best-best-full" in {p.id for p in expensive}
     for part in expensive:
         closure = {m for module in part.modules for m in module_closure(module)}

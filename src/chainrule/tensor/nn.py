@@ -68,6 +68,9 @@ class Module:
     def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
     def children(self) -> list[tuple[str, Module]]:
         """The modules inside this one, by name."""
         return [(name, value) for name, value in vars(self).items() if isinstance(value, Module)]
@@ -153,6 +156,10 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x @ self.weight + self.bias
 
+    def __repr__(self) -> str:
+        inputs, outputs = self.weight.shape
+        return f"Linear({inputs} → {outputs}: x @ {self.weight.name} + {self.bias.name})"
+
 
 class ReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
@@ -186,6 +193,9 @@ class Dropout(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.rng, self.training)
 
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
 
 class Sequential(Module):
     """Layers applied in order; their parameters are named by position (``1.weight``)."""
@@ -200,6 +210,20 @@ class Sequential(Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def __repr__(self) -> str:
+        """One layer a line, as PyTorch prints a Sequential.
+
+        >>> print(mlp((8,), rng=np.random.default_rng(0)))
+        Sequential(
+          (0): Flatten()
+          (1): Linear(784 → 8: x @ W1 + b1)
+          (2): ReLU()
+          (3): Linear(8 → 10: x @ W2 + b2)
+        )
+        """
+        inner = "".join(f"  ({i}): {layer!r}\n" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner})"
 
 
 def mlp(

@@ -146,7 +146,8 @@ class Adam(Optimizer):
         for p, decayed, g, m, v in rows:
             if self.decoupled_decay and decayed:
                 p.data *= 1 - lr * self.decoupled_decay
-            m += (1 - beta1) * (g - m)  # the lerp torch uses: m + (1 − β₁)(g − m)
+            m *= beta1
+            m += (1 - beta1) * g
             v *= self.beta2
             v += (1 - self.beta2) * g * g
             denominator = np.sqrt(v)

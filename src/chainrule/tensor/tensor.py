@@ -310,6 +310,8 @@ def as_float_array(data: Any, dtype: Any = None) -> Array:
     """``data`` as a float array: ``dtype`` if given, a float array's own, else float32."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.ndarray) and data.dtype.kind == "f" and dtype in (None, data.dtype):
+        return data  # the common case inside operations: nothing to convert
     if dtype is None:
         is_float = isinstance(data, np.ndarray | np.floating) and np.issubdtype(
             data.dtype, np.floating
@@ -322,9 +324,12 @@ def record(
     data: Array, op: str, parents: tuple[Tensor, ...], backward: Backward, detail: str = ""
 ) -> Tensor:
     """The result of ``op`` on ``parents``; the graph keeps it only if a gradient is needed."""
-    out = Tensor(data, dtype=parents[0].dtype)
-    out.op, out.detail = op, detail
-    if Tensor.recording and any(parent.requires_grad for parent in parents):
+    # numpy computed ``data`` in the arguments' dtype already: no conversion (this runs for
+    # every operation, so it skips Tensor.__init__'s checks).
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out.requires_grad, out.name = np.asarray(data), None, False, ""
+    out.op, out.detail, out.parents, out.backward_fn = op, detail, (), None
+    if Tensor.recording and any([parent.requires_grad for parent in parents]):
         out.requires_grad = True
         out.parents, out.backward_fn = parents, backward
     elif len(parents) == 1:
@@ -377,10 +382,12 @@ def elementwise(op: str | Op, *args: Any) -> Tensor:
     primitive = OPS[op] if isinstance(op, str) else op
     if len(args) != primitive.arity:
         raise ValueError(f"{primitive.name} takes {primitive.arity} arguments, got {len(args)}")
-    first = next(arg for arg in args if isinstance(arg, Tensor))
-    tensors = tuple(lift(arg, first) for arg in args)
+    first = (
+        args[0] if isinstance(args[0], Tensor) else next(a for a in args if isinstance(a, Tensor))
+    )
+    tensors = tuple([lift(arg, first) for arg in args])
     arrays = [t.data for t in tensors]
-    out = np.asarray(primitive.forward(MATH, *arrays), dtype=first.dtype)
+    out = np.asarray(primitive.forward(MATH, *arrays), dtype=first.data.dtype)
 
     def backward(grad: Array) -> list[Array | None]:
         return [
@@ -439,12 +446,18 @@ def matmul(a: Any, b: Any) -> Tensor:
     out = left.data @ right.data
 
     def backward(grad: Array) -> tuple[Array | None, Array | None]:
-        grad_left = _unbroadcast(grad @ right.data.swapaxes(-1, -2), left.shape)
-        grad_right = _unbroadcast(left.data.swapaxes(-1, -2) @ grad, right.shape)
-        return (
-            grad_left if left.requires_grad else None,
-            grad_right if right.requires_grad else None,
+        # Only what is needed: the first layer's input x needs no gradient (a whole matmul).
+        grad_left = (
+            _unbroadcast(grad @ right.data.swapaxes(-1, -2), left.shape)
+            if left.requires_grad
+            else None
         )
+        grad_right = (
+            _unbroadcast(left.data.swapaxes(-1, -2) @ grad, right.shape)
+            if right.requires_grad
+            else None
+        )
+        return grad_left, grad_right
 
     return record(out, "matmul", (left, right), backward)
 
