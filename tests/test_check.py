@@ -373,7 +373,9 @@ def test_cli_exit_2_on_a_line_that_cannot_be_read_still_prints_the_rest(
     path = answers(tmp_path, A_RIGHT.replace("∂A/∂d = q = 30", "∂A/∂d = q = 30)"))
     status, out, err = run(capsys, "check", "(a - b*c)*d", "--at", AT, path)
     assert status == 2
-    assert "error: line 7: cannot read this line: unmatched ')' at column 15" in err
+    first, text, caret = err.splitlines()
+    assert first == "error: line 7: cannot read this line: unmatched ')' at column 15"
+    assert text == "  ∂A/∂d = q = 30)" and caret.index("^") == text.index(")")
     assert out.count("✓") == 9
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, ParseError
 
 FORMATS = ("text", "json", "markdown")
 MAX_ANSWER_BYTES = 1_000_000
@@ -23,6 +23,8 @@ def register(subcommands: Any) -> None:
     parser = subcommands.add_parser(
         "check",
         help="grade a learner's hand-computed forward and backward pass, line by line",
+        usage="chainrule check EXPR --at a=2,b=-7,... ANSWERS [--format text|json|markdown]\n"
+        "       chainrule check --key KEY.json --id N ANSWERS [options]",
         description="Check each line of ANSWERS (the learner's variables, forward values and "
         "gradients, one per line) against the truth and against the learner's own earlier "
         "numbers, and name the mistake of each wrong line.",
@@ -102,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(report.to_text())
     for line in report.lines:
-        if line.unreadable:
-            print(f"error: line {line.line}: {line.message}", file=sys.stderr)
+        if line.column is not None:  # with the caret, as every syntax error is shown
+            what = line.message.removesuffix(f" at column {line.column}")
+            shown = ParseError(what, line.text, line.column).render()
+            print(shown.replace("error: ", f"error: line {line.line}: ", 1), file=sys.stderr)
     return report.exit_status
