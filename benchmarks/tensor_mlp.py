@@ -16,9 +16,9 @@ Two parts:
             with ``--engine chainrule`` and ``--engine torch``; test accuracy, seconds per
             epoch (from metrics.json) and the process's peak RSS.
 
-Run (a few minutes on 2 busy cores)::
+Run (about 4 minutes on 2 busy cores)::
 
-    .venv/bin/python -m benchmarks.tensor_mlp [--parts steps,accuracy] [--rounds 7]
+    .venv/bin/python -m benchmarks.tensor_mlp [--parts steps,accuracy] [--rounds 9] [--json FILE]
 """
 
 from __future__ import annotations
