@@ -36,6 +36,8 @@ class MathBackend(Protocol):
     def log(self, x: Any, /) -> Any: ...
     def sqrt(self, x: Any, /) -> Any: ...
     def pow(self, x: Any, y: Any, /) -> Any: ...  # real powers only, never complex
+    # d x^y/dx = y x^(y-1), and 0 where y = 0: x^0 is the constant 1, also at x = 0
+    def power_slope(self, x: Any, y: Any, /) -> Any: ...
     def abs(self, x: Any, /) -> Any: ...
     def sign(self, x: Any, /) -> Any: ...  # -1, 0 or 1
     def sigmoid(self, x: Any, /) -> Any: ...
@@ -77,6 +79,11 @@ def _scalar_softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def _scalar_power_slope(x: float, y: float) -> float:
+    # y * x^(y-1) with the base replaced by 1 where y == 0: 0 * 1, not 0 * 0^-1.
+    return y * math.pow(1.0 if y == 0 else x, y - 1.0)
+
+
 def _scalar_step(x: float, y: float) -> float:
     """d max(x, y) / dx: 1 if x wins, 0 if y wins, half each on a tie."""
     return 1.0 if x > y else (0.5 if x == y else 0.0)
@@ -94,6 +101,7 @@ class ScalarMath:
     log = staticmethod(math.log)
     sqrt = staticmethod(math.sqrt)
     pow = staticmethod(math.pow)  # never complex, unlike ``**``
+    power_slope = staticmethod(_scalar_power_slope)
     abs = staticmethod(abs)
     sigmoid = staticmethod(_scalar_sigmoid)
     softplus = staticmethod(_scalar_softplus)
@@ -158,6 +166,11 @@ def numpy_math() -> MathBackend:
             return np.logaddexp(0.0, x)  # log(e^0 + e^x), computed without overflow
 
         @staticmethod
+        def power_slope(x: Any, y: Any) -> Any:
+            # The base is 1 where y == 0, so that no 0^-1 raises a spurious divide flag.
+            return y * np.power(np.where(y == 0, 1.0, x), y - 1.0)
+
+        @staticmethod
         def relu(x: Any) -> Any:
             return np.maximum(x, 0.0)
 
@@ -218,6 +231,10 @@ def sympy_math() -> MathBackend:
             return sympy.log(1 + sympy.exp(x))
 
         @staticmethod
+        def power_slope(x: Any, y: Any) -> Any:
+            return sympy.Piecewise((0, sympy.Eq(y, 0)), (y * sympy.Pow(x, y - 1), True))
+
+        @staticmethod
         def relu(x: Any) -> Any:
             return sympy.Max(0, x)
 
@@ -269,6 +286,10 @@ def torch_math() -> MathBackend:
             # torch.nn.functional.softplus returns x itself above a threshold (20): close
             # enough in float32, not for a float64 check. logaddexp is exact everywhere.
             return torch.logaddexp(torch.zeros_like(x), x)
+
+        @staticmethod
+        def power_slope(x: Any, y: Any) -> Any:
+            return y * torch.pow(torch.where(y == 0, torch.ones_like(x), x), y - 1)
 
         @staticmethod
         def positive(x: Any) -> Any:

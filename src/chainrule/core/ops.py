@@ -145,7 +145,7 @@ _OP_LIST = [
        domain=_interval("divisor", "/", "(-inf, 0) U (0, inf)", lambda y: y != 0, index=1),
        form="infix", precedence=PRODUCT),
     Op("pow", 2, lambda m, x, y: m.pow(x, y),
-       (lambda m, o, x, y: y * m.pow(x, y - 1.0), lambda m, o, x, y: m.xlog(o, x)),
+       (lambda m, o, x, y: m.power_slope(x, y), lambda m, o, x, y: m.xlog(o, x)),
        "^", "{0}^{{{1}}}", domain=_pow_domain, form="infix", precedence=POWER,
        grouping="right"),
     Op("neg", 1, lambda m, x: -x, (-1.0,), "-", "-{0}", form="prefix", precedence=PREFIX),
