@@ -125,7 +125,10 @@ def render(args: argparse.Namespace, graph: Graph, result: Result | None) -> str
 def run(args: argparse.Namespace) -> int:
     graph = load_graph(args)
     values = parse_values(*args.at)
-    result = graph.evaluate(values, allow_nan=args.allow_nan) if args.at else None
+    # A graph without inputs (9^9^9) has its value without --at; with or without
+    # inputs, an inf or nan result is refused unless --allow-nan.
+    evaluated = bool(args.at) or not graph.inputs
+    result = graph.evaluate(values, allow_nan=args.allow_nan) if evaluated else None
     with using(args.engine):
         rendered = render(args, graph, result)
     if args.output:

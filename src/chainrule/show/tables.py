@@ -79,6 +79,8 @@ def to_text(result: Result) -> str:
     lines += aligned_table(["node", "gradient"], backward)
     lines += ["", "gradients"]
     lines += [f"  d {out} / d {name} = {number(g)}" for name, g in result.gradients.items()]
+    if not result.gradients:
+        lines.append("  (no inputs: the expression is a constant)")
     if result.warnings:
         lines += ["", "warnings", *(f"  {w}" for w in result.warnings)]
     return "\n".join(lines)
