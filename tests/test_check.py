@@ -474,3 +474,13 @@ def test_right_factors_multiplied_wrong_is_an_arithmetic_slip() -> None:
     text = replaced("A", "(−1)(−7) = 7", "(−1)(−7) = −7")
     line = only_line(graded("A", text), "wrong")
     assert line.mistake == "sign" and line.message == "(-1)*(-7) is 7, not −7"
+
+
+@pytest.mark.slow
+def test_the_longest_answer_file_in_any_order_is_graded() -> None:
+    """5,000 definitions written backwards: a topological sort, not a search per line."""
+    backwards = "\n".join(f"p{i} = p{i + 1} + 1" for i in range(4998)) + "\np4998 = x*y"
+    report = check("x*y + 4998", {"x": 1, "y": 2}, backwards)
+    assert len(report.lines) == 4999
+    assert [line.verdict for line in report.lines].count("invalid") == 4998  # used before defined
+    assert report.output == "p0" and report.max_score == 3 * 4999 + 2 - 1

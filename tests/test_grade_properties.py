@@ -151,7 +151,33 @@ def _learner(exercise: Exercise, index: int, forward: bool) -> tuple[Result, str
         name = f"∂{graph.nodes[graph.output].name}/∂{graph.nodes[index].name}"
     numbers = [*values, *(g for g in grads if g is not None)]
     assume(all(math.isfinite(v) and abs(v) < 1e4 for v in numbers))
+    assume(_well_conditioned(graph, values))
     return Result(graph, values, grads, []), name
+
+
+def _rounded(value: float) -> float:
+    return float(f"{value:.6g}")  # as the worked solution prints it
+
+
+def _well_conditioned(graph: Graph, values: list[float]) -> bool:
+    """Whether the printed (6-digit) numbers give every value and local derivative to 1e-4:
+    the learner's numbers as written must determine what follows from them (sin(1408.1)
+    from a rounded 1408.10... does not)."""
+    for index, node in enumerate(graph.nodes):
+        if node.op is None:
+            continue
+        exact = [values[a] for a in node.args]
+        shown = [_rounded(v) for v in exact]
+        try:
+            pairs = [(node.op.forward(ScalarMath, *exact), node.op.forward(ScalarMath, *shown))]
+            pairs += zip(node.op.partials(ScalarMath, values[index], *exact),
+                         node.op.partials(ScalarMath, _rounded(values[index]), *shown),
+                         strict=True)  # fmt: skip
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return False
+        if any(abs(a - b) > 1e-4 * max(abs(a), 1e-3) for a, b in pairs):
+            return False
+    return True
 
 
 _LAST_NUMBER = re.compile(r"=\s*(−?[\d.]+(?:e[−+]\d+)?)\s*$")

@@ -19,6 +19,7 @@ A = q * d
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections import Counter
@@ -160,20 +161,36 @@ class _Builder:
 
 
 def _in_dependency_order(definitions: list[Statement], inputs: list[str]) -> list[Statement]:
-    """The definitions, each after those of the names it uses (file order where it can)."""
-    defined = {s.name for s in definitions} - set(inputs)
-    placed, waiting = set(inputs), list(definitions)
-    order: list[Statement] = []
-    while waiting:
-        ready = next((s for s in waiting
-                      if all(n in placed or n not in defined for n in s.parts[0].names)),
-                     None)  # fmt: skip
-        if ready is None:  # a circle: the builder refuses what is left
-            return order + waiting
-        waiting.remove(ready)
-        order.append(ready)
-        placed.add(ready.name)
-    return order
+    """The definitions, each after those of the names it uses (file order where it can).
+
+    Kahn's topological sort with the ready definitions in a heap by position: linear
+    in the file for definitions in order, n log n in any order; what is left in a
+    circle comes last, for the builder to refuse.
+    """
+    first: dict[str, int] = {}  # the learner's name -> position of its first definition
+    for position, statement in enumerate(definitions):
+        if statement.name not in inputs:
+            first.setdefault(statement.name, position)
+    waiting_on: list[int] = [0] * len(definitions)
+    users: dict[int, list[int]] = {}
+    for position, statement in enumerate(definitions):
+        for name in dict.fromkeys(statement.parts[0].names):
+            if name in first and first[name] != position:
+                waiting_on[position] += 1
+                users.setdefault(first[name], []).append(position)
+    ready = [position for position, count in enumerate(waiting_on) if count == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        position = heapq.heappop(ready)
+        order.append(position)
+        for user in users.get(position, []):
+            waiting_on[user] -= 1
+            if waiting_on[user] == 0:
+                heapq.heappush(ready, user)
+    placed = set(order)
+    order += [position for position in range(len(definitions)) if position not in placed]
+    return [definitions[position] for position in order]
 
 
 def _output(
@@ -232,10 +249,10 @@ def decompose(
     points = _sample_points(at, expression.inputs)
     truth = _node_values(expression, points)
     theirs = _node_values(Graph(builder.nodes, 0), points) if builder.line_of else []
-    matching = sorted(
-        (i for i in builder.line_of if _same(theirs[i], truth[expression.output])),
-        key=lambda i: builder.line_of[i],
-    )
+    ids = list(builder.line_of)
+    equal = _equal_to_any(theirs, ids, [truth[expression.output]])
+    matching = sorted((i for i, same in zip(ids, equal, strict=True) if same),
+                      key=lambda i: builder.line_of[i])  # fmt: skip
     output, output_name = _output(builder, derivatives, matching)
     if output is None:
         return _expression_itself(expression, builder, output_name)
@@ -290,10 +307,24 @@ def _node_values(graph: Graph, points: Mapping[str, np.ndarray]) -> list[np.ndar
     return [np.broadcast_to(np.asarray(v, dtype=float), (size,)) for v in result.values]
 
 
-def _same(x: np.ndarray, y: np.ndarray) -> bool:
-    """Equal as functions at the points where both are defined (and there are some)."""
-    finite = np.isfinite(x) & np.isfinite(y)
-    return bool(finite.sum() >= 3 and np.allclose(x[finite], y[finite], rtol=1e-9, atol=1e-12))
+def _equal_to_any(
+    values: list[np.ndarray], ids: list[int], targets: list[np.ndarray]
+) -> list[bool]:
+    """For each node of ``ids``: equal as a function to one of ``targets``, at the points
+    where both are defined (at least 3 of them). One array operation for all nodes."""
+    if not ids or not targets:
+        return [False] * len(ids)
+    theirs = np.stack(targets)[None, :, :]  # 1 x target x point
+    chunk = max(1, 1_000_000 // theirs.size)  # nodes at a time: a few MB of temporaries
+    found: list[bool] = []
+    for start in range(0, len(ids), chunk):
+        mine = np.stack([values[i] for i in ids[start : start + chunk]])[:, None, :]
+        with np.errstate(all="ignore"):
+            defined = np.isfinite(mine) & np.isfinite(theirs)
+            close = np.abs(mine - theirs) <= 1e-12 + 1e-9 * np.abs(theirs)
+        same = np.all(close | ~defined, axis=2) & (defined.sum(axis=2) >= 3)
+        found += [bool(row) for row in same.any(axis=1)]
+    return found
 
 
 def _blame(
@@ -306,11 +337,10 @@ def _blame(
     """The learner's output is not the expression: say so on the first line that strays."""
     graph = decomposition.graph
     steps = [truth[i] for i, node in enumerate(expression.nodes) if node.kind != "constant"]
-    culprit = next(
-        (i for i in decomposition.named_operations
-         if not any(_same(theirs[i], step) for step in steps)),
-        graph.output,
-    )  # fmt: skip
+    named = decomposition.named_operations
+    part_of_it = _equal_to_any(theirs, named, steps)
+    culprit = next((i for i, fits in zip(named, part_of_it, strict=True) if not fits),
+                   graph.output)  # fmt: skip
     line = decomposition.line_of[culprit]
     why = (
         f"your variables compute {inline(graph)}, not the expression {inline(expression)}"
