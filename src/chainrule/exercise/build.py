@@ -2,8 +2,9 @@
 
 ``exercises.{md,html,pdf}``, ``solutions.{md,html,pdf}`` (the Markdown's pictures in
 ``assets/``), ``key.json`` and ``moodle.xml``; ``--format`` names fewer. Each PDF is
-printed by its own headless Chromium as soon as its HTML page is written, while the
-graphs are drawn (Graphviz, two at a time) and the next page is written.
+printed by its own headless Chromium as soon as its HTML page is written; the graphs
+are drawn (Graphviz, two at a time) while the expressions are typeset, and the
+exercises print while the solutions are written.
 
 >>> import tempfile, pathlib
 >>> from chainrule.exercise.options import ExerciseOptions
@@ -31,7 +32,7 @@ from chainrule.exercise.key import KEY_FILE, key_json
 from chainrule.exercise.moodle import MOODLE_FILE, moodle_xml
 from chainrule.exercise.options import DEFAULT_OPS, ExerciseOptions
 from chainrule.files import write_atomic
-from chainrule.report.document import Document, Figure
+from chainrule.report.document import Document
 from chainrule.report.html import to_html
 from chainrule.report.markdown import to_markdown
 
@@ -116,11 +117,6 @@ class _Printer:
         return [target for target, _ in self.jobs]
 
 
-def _draw_graphs(variants: list[Variant]) -> list[Figure]:
-    with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as pool:  # dot runs outside the GIL
-        return list(pool.map(graph_figure, variants))
-
-
 def _write_documents(variants: list[Variant], options: ExerciseOptions, out: Path,
                      built: Built) -> None:
     """exercises and solutions in Markdown, HTML and PDF, as many as asked."""
@@ -130,11 +126,14 @@ def _write_documents(variants: list[Variant], options: ExerciseOptions, out: Pat
     with TemporaryDirectory(prefix="chainrule-exercise-") as scratch, \
             _Printer(out, "pdf" in formats) as printer:
         folder = out if "html" in formats else Path(scratch)
-        if pages:
-            write_atomic(folder / "exercises.html",
-                         to_html(exercises_document(variants, "html", command)))
-            printer.submit(folder / "exercises.html")
-        figures = _draw_graphs(variants)
+        with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as drawing:
+            # Graphviz draws (outside the GIL) while the expressions are typeset here.
+            drawn = [drawing.submit(graph_figure, variant) for variant in variants]
+            if pages:
+                write_atomic(folder / "exercises.html",
+                             to_html(exercises_document(variants, "html", command)))
+                printer.submit(folder / "exercises.html")
+            figures = [future.result() for future in drawn]
         if "md" in formats:
             built.files += _write_markdown(out, {
                 "exercises": exercises_document(variants, "markdown", command),
