@@ -105,3 +105,19 @@ def test_bad_engine_settings_are_one_line_errors(
     np.savez(tmp_path / "weights.npz", a=np.zeros(2))
     assert main(["mnist", "predict", "--checkpoint", str(tmp_path / "weights.npz"), "x.png"]) == 2
     assert "not a chainrule MNIST checkpoint" in capsys.readouterr().err
+
+
+def test_graph_command_explains_and_draws_a_training_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    picture = tmp_path / "mlp.svg"
+    args = ["mnist", "graph", "--hidden", "16", "--batch", "8", "--renderer", "builtin"]
+    assert main([*args, "--out", str(picture)]) == 0
+    text = capsys.readouterr().out
+    assert "v1 = x @ W1" in text and "[8×16]" in text
+    assert "∂L/∂W1 = xᵀ · ∂L/∂v1" in text and "[784×8] · [8×16] → [784×16]" in text
+    assert picture.read_text().count('class="node"') > 10
+    assert main(["mnist", "graph", "--out", str(tmp_path / "mlp.jpg")]) == 2
+    assert "must end in .svg" in capsys.readouterr().err
+    assert main(["mnist", "graph", "--batch", "0"]) == 2
+    assert "--batch must be at least 1" in capsys.readouterr().err

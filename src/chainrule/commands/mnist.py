@@ -29,6 +29,7 @@ def register(subcommands: Any) -> None:
     register_train(nested)
     register_evaluate(nested)
     register_predict(nested)
+    register_graph(nested)
 
 
 # ---------------------------------------------------------------- train
@@ -211,4 +212,55 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.save_digits is not None:
         for path, digit in zip(args.images, digits, strict=True):
             predict.save_digit(digit, args.save_digits / f"{Path(path).stem}.png")
+    return 0
+
+
+# ---------------------------------------------------------------- graph
+
+
+def register_graph(nested: Any) -> None:
+    parser = nested.add_parser(
+        "graph",
+        help="the tensor graph of one training step, drawn and explained (chainrule's engine)",
+        description="Record one training step of an MLP with chainrule's tensors: print the "
+        "forward pass with shapes and the backward pass rule by rule, and draw the graph.",
+    )
+    parser.add_argument("--hidden", type=int, nargs="+", default=[128], metavar="N",
+                        help="hidden layer sizes (default 128: the sheet's network)")  # fmt: skip
+    parser.add_argument("--checkpoint", type=Path, metavar="FILE",
+                        help="best.npz of `mnist train --engine chainrule`")  # fmt: skip
+    parser.add_argument("--batch", type=int, default=32, metavar="N",
+                        help="images in the batch (default 32)")  # fmt: skip
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="also draw the graph: .svg, .png, .pdf or .dot")  # fmt: skip
+    parser.add_argument("--renderer", dest="engine", choices=["auto", "dot", "builtin"],
+                        default="auto", help="who draws svg, png and pdf")  # fmt: skip
+    parser.set_defaults(run=run_graph)
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from chainrule.mnist.npz import load_network
+    from chainrule.mnist.numpy_train import step_graph
+    from chainrule.tensor import nn
+    from chainrule.tensor.graph import draw, explain
+
+    formats = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
+    if args.out is not None and args.out.suffix not in formats:
+        raise ChainruleError(f"--out {args.out}: the picture's name must end in "
+                             f"{', '.join(formats)}")  # fmt: skip
+    if min(args.hidden) < 1:
+        raise ChainruleError(f"--hidden: layer sizes must be positive, got {args.hidden}")
+    if args.checkpoint is not None:
+        network, _ = load_network(args.checkpoint)
+    else:
+        network = nn.mlp(tuple(args.hidden), rng=np.random.default_rng(0))
+    loss = step_graph(network, args.batch)
+    print(explain(loss), end="")
+    if args.out is not None:
+        from chainrule.files import write_atomic
+
+        write_atomic(args.out, draw(loss, formats[args.out.suffix], engine=args.engine))
+        print(f"wrote {args.out}")
     return 0

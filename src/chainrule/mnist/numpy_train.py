@@ -445,3 +445,19 @@ def _run(
 
 def _silent(*_: object) -> None:
     pass
+
+
+def step_graph(network: nn.Module, batch: int = 32) -> Tensor:
+    """The loss of one training batch (the first test images), as chainrule records it.
+
+    For pictures and explanations of the graph (:mod:`chainrule.tensor.graph`): the
+    network's forward pass and the cross-entropy, every node with its shape.
+    """
+    from chainrule.mnist.data import load_mnist
+    from chainrule.mnist.train import normalize
+
+    if batch < 1:
+        raise ChainruleError.naming("{batch} must be at least 1, got {value}", value=batch)
+    images, labels = load_mnist("test")
+    x = normalize(images[:batch]).numpy().reshape(min(batch, len(images)), -1)
+    return F.cross_entropy(network(Tensor(x, name="x")), labels[:batch].numpy())

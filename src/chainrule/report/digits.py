@@ -257,12 +257,12 @@ def train_with_chainrule(
 ) -> dict[str, Any]:
     """The baseline network trained by chainrule's own backpropagation, and its tensor graph."""
     from chainrule.mnist.config import asdict
-    from chainrule.mnist.numpy_train import train
+    from chainrule.mnist.numpy_train import step_graph, train
     from chainrule.tensor.graph import draw, explain
 
     config = train_config(budget, preset, "chainrule")
     result = train(config, out_dir=ctx.keep(part_id), progress=ctx.show_progress)
-    loss = graph_of_a_step(result.network, batch=32)
+    loss = step_graph(result.network, batch=32)
     svg = draw(loss, "svg")
     return {
         "preset": preset, "config": asdict(config), "test_accuracy": float(result.test_accuracy),
@@ -272,17 +272,6 @@ def train_with_chainrule(
         "parameters": sum(p.data.size for p in result.network.parameters()),
         "graph_svg": svg if isinstance(svg, str) else "", "backward": explain(loss),
     }
-
-
-def graph_of_a_step(network: Any, batch: int) -> Any:
-    """The loss of one training batch of zeros, recorded by chainrule's tensors (for pictures)."""
-    import numpy as np
-
-    from chainrule.tensor import Tensor
-    from chainrule.tensor import functional as F
-
-    x = Tensor(np.zeros((batch, 784), dtype=np.float32), name="x")
-    return F.cross_entropy(network(x), np.zeros(batch, dtype=np.int64))
 
 
 def present_chainrule(facts: Mapping[str, Any], title: str) -> list[Block]:
