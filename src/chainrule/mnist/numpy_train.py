@@ -447,7 +447,7 @@ def _silent(*_: object) -> None:
     pass
 
 
-def step_graph(network: nn.Module, batch: int = 32) -> Tensor:
+def step_graph(network: nn.Module, batch: int = 32, data_dir: str | None = None) -> Tensor:
     """The loss of one training batch (the first test images), as chainrule records it.
 
     For pictures and explanations of the graph (:mod:`chainrule.tensor.graph`): the
@@ -458,6 +458,6 @@ def step_graph(network: nn.Module, batch: int = 32) -> Tensor:
 
     if batch < 1:
         raise ChainruleError.naming("{batch} must be at least 1, got {value}", value=batch)
-    images, labels = load_mnist("test")
+    images, labels = load_mnist("test", Path(data_dir) if data_dir else None)
     x = normalize(images[:batch]).numpy().reshape(min(batch, len(images)), -1)
     return F.cross_entropy(network(Tensor(x, name="x")), labels[:batch].numpy())

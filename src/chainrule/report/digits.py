@@ -262,7 +262,7 @@ def train_with_chainrule(
 
     config = train_config(budget, preset, "chainrule")
     result = train(config, out_dir=ctx.keep(part_id), progress=ctx.show_progress)
-    loss = step_graph(result.network, batch=32)
+    loss = step_graph(result.network, batch=32, data_dir=config.data_dir)
     svg = draw(loss, "svg")
     return {
         "preset": preset, "config": asdict(config), "test_accuracy": float(result.test_accuracy),
