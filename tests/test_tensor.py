@@ -241,15 +241,19 @@ def test_dropout_scales_what_it_keeps_and_is_off_in_eval() -> None:
 @SETTINGS
 @given(seed=st.integers(0, 999))
 def test_composite_network_matches_central_differences(seed: int) -> None:
-    """A small MLP with every kind of op, float64, against (f(x + h) − f(x − h)) / 2h."""
+    """Every tensor operation in one network, float64, against (f(x + h) − f(x − h)) / 2h."""
     rng = np.random.default_rng(seed)
     arrays = [rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(5,))]
     labels = rng.integers(0, 5, 3)
 
+    picked = np.array([0, 2, 2])  # repeated rows: their gradients add up
+
     def network(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
         hidden = (x @ w + b).tanh()
         mixed = F.concatenate([hidden, hidden.sigmoid()], axis=1).reshape(3, 2, 5).mean(axis=1)
-        return F.cross_entropy(mixed * 2.0 - hidden.max(axis=1, keepdims=True), labels, 0.1)
+        extra = hidden.T.sum(axis=0, keepdims=True).T + hidden[picked] / b.exp()
+        logits = mixed * 2.0 - hidden.max(axis=1, keepdims=True) + extra
+        return F.cross_entropy(logits, labels, 0.1)
 
     tensors = [Tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
     network(*tensors).backward()
