@@ -284,6 +284,7 @@ def test_a_line_that_cannot_be_read_has_a_caret_and_hides_nothing() -> None:
     report = graded("A", text)
     bad = next(line for line in report.lines if line.verdict == "invalid")
     assert bad.line == 7 and bad.column == 13 and "'(' is never closed" in bad.message
+    assert (bad.kind, bad.name) == ("gradient", "∂A/∂d")  # what the line seems to state
     assert report.exit_status == 2
     assert verdicts(report)["∂A/∂p"] == "wrong"  # the others are still judged
     shown = report.to_text().splitlines()

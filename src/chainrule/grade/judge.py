@@ -38,7 +38,7 @@ class Judge(Facts):
     def judge(self, statement: Statement | Unreadable) -> LineVerdict:
         if isinstance(statement, Unreadable):
             return LineVerdict(
-                statement.line, statement.text, None, "", "invalid",
+                statement.line, statement.text, statement.kind, statement.name, "invalid",
                 message=f"cannot read this line: {statement.message} at column "
                 f"{statement.column}",
                 column=statement.column,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Container, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from chainrule.core.backends import ScalarMath
@@ -33,6 +33,7 @@ from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, ParseError
 
 StatementKind = Literal["definition", "value", "derivative"]
+SeemsKind = Literal["definition", "value", "gradient"]  # of a line that cannot be read
 
 MAX_LINES = 5000
 """A longer answer file is refused: no hand-written pass has that many lines."""
@@ -233,6 +234,8 @@ class Unreadable:
     text: str
     message: str
     column: int  # 1-based, in ``text``
+    kind: SeemsKind | None = None  # what it seems to state
+    name: str = ""  # its left side, where that could be read
 
     def render(self) -> str:
         shown = ParseError(self.message, self.text, self.column).render()
@@ -294,9 +297,6 @@ def read_line(
     (left, _), *rest = _sides(text)
     if ":" in left:  # prose: "Worked solution: v1 = ...", "warning: v2 = log(v1): ..."
         return None
-    for side, column in rest:
-        if not side.strip():
-            return Unreadable(line, text, "nothing between '=' signs or after the last", column)
     derivative = _DERIVATIVE_SIDE.match(to_plain(left).text)
     name = _NAME_ONLY.match(to_plain(left).text)
     if not (derivative or name):
@@ -304,6 +304,12 @@ def read_line(
             line, text, "the left side is neither a variable (p) nor a derivative (∂A/∂p)",
             len(left) - len(left.lstrip()) + 1,
         )
+    seems: SeemsKind = "gradient" if derivative else "definition"
+    lhs = f"∂{derivative[1]}/∂{derivative[2]}" if derivative else (name[1] if name else "")
+    for side, column in rest:
+        if not side.strip():
+            return Unreadable(line, text, "nothing between '=' signs or after the last", column,
+                              seems, lhs)  # fmt: skip
     parts = [read_part(side, column, variables) for side, column in rest]
     kind: StatementKind
     if derivative:
@@ -313,6 +319,8 @@ def read_line(
     else:
         kind = "definition"
     problem = _first_unreadable(line, text, parts, kind)
+    if isinstance(problem, Unreadable):
+        return replace(problem, kind="value" if kind == "value" else seems, name=lhs)
     if problem is not None:
         return problem
     if derivative:

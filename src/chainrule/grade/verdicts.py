@@ -43,7 +43,7 @@ class LineVerdict:
 
     line: int  # 1-based line number in the file
     text: str  # the line as written (without its comment)
-    kind: LineKind | None  # None for a line that cannot be read at all
+    kind: LineKind | None  # None for a line whose left side cannot be read
     name: str  # the variable (q) or derivative (∂A/∂p) it states
     verdict: Verdict
     given: float | None = None  # the learner's number
