@@ -133,6 +133,32 @@ def test_every_variant_obeys_the_constraints(
     assert len(set(marks)) == len(marks), [v.expression for v in variants]
 
 
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**9),
+    ops=st.lists(st.sampled_from(ALL_OPS), min_size=1, max_size=4, unique=True),
+    low=st.integers(1, 3), more=st.integers(0, 2),
+    inputs=st.integers(1, 3), shared=st.integers(0, 2),
+)
+def test_small_or_odd_options_give_valid_variants_or_say_why(
+    seed: int, ops: list[str], low: int, more: int, inputs: int, shared: int
+) -> None:
+    try:
+        options = ExerciseOptions(count=2, seed=seed, ops=tuple(ops), operations=(low, low + more),
+                                  inputs=(1, inputs), shared_inputs=shared)
+    except ExerciseOptionsError as refused:
+        assert "\n" not in str(refused)
+        return
+    try:
+        variants = generate(options)
+    except ExerciseSearchError as failed:
+        assert "none of 400 expressions" in str(failed) and "\n" not in str(failed)
+        return
+    for variant in variants:
+        assert_obeys_constraints(variant, options)
+
+
 @SETTINGS
 @given(seed=st.integers(0, 10**9))
 def test_the_expression_parses_back_to_the_same_graph(seed: int) -> None:
@@ -431,6 +457,14 @@ def test_bad_options_get_one_line_and_status_2(
     assert not (tmp_path / "out").exists()
 
 
+def test_an_out_that_is_a_file_is_refused(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "taken").write_text("")
+    assert run_cli("--out", str(tmp_path / "taken"), "--format", "json") == 2
+    assert capsys.readouterr().err == f"error: --out {tmp_path / 'taken'}: exists and is not " \
+        "a folder\n"
+
+
 def test_options_errors_are_chainrule_errors() -> None:
     with pytest.raises(ExerciseOptionsError):
         ExerciseOptions(shared_inputs=5)
@@ -447,6 +481,9 @@ def test_the_pdfs_put_each_variant_on_its_own_page(tmp_path: Path) -> None:
                    "--format", "html,pdf") == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "exercises.html", "exercises.pdf", "solutions.html", "solutions.pdf"]
+    pdf_only = tmp_path / "pdf-only"
+    assert run_cli("--count", "1", "--seed", "3", "--out", str(pdf_only), "--format", "pdf") == 0
+    assert sorted(p.name for p in pdf_only.iterdir()) == ["exercises.pdf", "solutions.pdf"]
 
     def page(pdf: Path, number: int) -> str:
         return subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), str(pdf), "-"],
