@@ -196,6 +196,44 @@ def test_reshape_transpose_and_integer_indexing(shape: tuple[int, ...], seed: in
     assert_same(ours(mine, [array], weights), theirs(torch_fn, [array], weights))
 
 
+@SETTINGS
+@given(
+    seed=st.integers(0, 999), batch=st.integers(1, 2), channels=st.integers(1, 3),
+    outputs=st.integers(1, 3), size=st.integers(3, 6), kernel=st.integers(1, 3),
+    stride=st.integers(1, 2), padding=st.integers(0, 1),
+)  # fmt: skip
+def test_conv2d_by_im2col_matches_torch(
+    seed: int, batch: int, channels: int, outputs: int, size: int, kernel: int, stride: int,
+    padding: int,
+) -> None:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, channels, size, size))
+    w = rng.normal(size=(outputs, channels, kernel, kernel))
+    b = rng.normal(size=outputs)
+    out_size = (size + 2 * padding - kernel) // stride + 1
+    weights = rng.normal(size=(batch, outputs, out_size, out_size))
+    assert_same(
+        ours(lambda *t: F.conv2d(*t, stride=stride, padding=padding), [x, w, b], weights),
+        theirs(lambda *t: torch.nn.functional.conv2d(*t, stride=stride, padding=padding),
+               [x, w, b], weights),
+    )  # fmt: skip
+
+
+def test_conv2d_matches_central_differences() -> None:
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(3, 2, 3, 3))]
+    weights = rng.normal(size=(2, 3, 3, 3))
+
+    def f(xs: list[np.ndarray]) -> float:
+        with no_grad():
+            out = F.conv2d(*[Tensor(x, dtype=np.float64) for x in xs], stride=2, padding=1)
+        return float((out.data * weights).sum())
+
+    _, grads = ours(lambda x, w: F.conv2d(x, w, stride=2, padding=1), arrays, weights)
+    for ours_grad, numeric in zip(grads, central_differences(f, arrays), strict=True):
+        np.testing.assert_allclose(ours_grad, numeric, rtol=1e-5, atol=1e-7)
+
+
 def test_concatenate_splits_the_gradient() -> None:
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 1))
@@ -423,3 +461,14 @@ def test_the_mlp_graph_is_drawn_by_the_renderer() -> None:
     svg = draw(loss, "svg", engine="builtin")
     assert isinstance(svg, str) and svg.count('class="node"') == len(names)
     assert "shape [32×784]" in svg and "∂L/∂W1 = xᵀ · ∂L/∂v1" in svg
+
+
+def test_a_small_cnn_graph_is_explained() -> None:
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(2, 1, 6, 6)), name="x")
+    kernels = Tensor(rng.normal(size=(4, 1, 3, 3)), requires_grad=True, name="K")
+    bias = Tensor(np.zeros(4), requires_grad=True, name="c")
+    features = F.conv2d(x, kernels, bias, stride=1, padding=1).relu().reshape(2, -1)
+    text = explain(F.cross_entropy(features @ Tensor(rng.normal(size=(144, 3))), [0, 2]))
+    assert "conv2d(x, K, stride=1, padding=1)" in text and "[2×4×6×6]" in text
+    assert "∂L/∂K = Σ over windows of x · ∂L/∂v1" in text

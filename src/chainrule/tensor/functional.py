@@ -25,6 +25,7 @@ from chainrule.tensor.tensor import Array, Tensor, elementwise, lift, record
 
 __all__ = [
     "concatenate",
+    "conv2d",
     "cross_entropy",
     "dropout",
     "elementwise",
@@ -135,3 +136,50 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         return list(np.split(grad, ends, axis=axis))
 
     return record(out, "concatenate", parts, backward, f"axis={axis}")
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
+           padding: int = 0) -> Tensor:  # fmt: skip
+    """2-D convolution of x [N, C, H, W] with weight [O, C, kh, kw], as ``torch.conv2d``.
+
+    im2col: every kh×kw window of the (zero-padded) input is a view (no copy), and
+    the convolution is one tensor product of the windows with the kernels. Backward:
+    ∂L/∂W = Σ windows · ∂L/∂y, and ∂L/∂x adds each window's share back where it was
+    read (one strided slice per kernel position, so overlapping windows add up).
+
+    >>> x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    >>> w = Tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    >>> y = conv2d(x, w, stride=2)
+    >>> y.tolist()
+    [[[[10.0, 18.0], [42.0, 50.0]]]]
+    >>> y.sum().backward()
+    >>> x.grad[0, 0].tolist()[0], w.grad.tolist()
+    ([1.0, 1.0, 1.0, 1.0], [[[[20.0, 24.0], [36.0, 40.0]]]])
+    """
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d needs x [N, C, H, W] and weight [O, C, kh, kw], got "
+                         f"{x.shape} and {weight.shape}")  # fmt: skip
+    kh, kw = weight.shape[2:]
+    padded = np.pad(x.data, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]  # [N, C, OH, OW, kh, kw]
+    rows, cols = windows.shape[2:4]
+    out = np.tensordot(windows, weight.data, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+
+    def backward(grad: Array) -> tuple[Array | None, Array | None]:
+        grad_weight = np.tensordot(grad, windows, axes=([0, 2, 3], [0, 2, 3]))
+        if not x.requires_grad:
+            return None, grad_weight
+        per_window = np.tensordot(grad, weight.data, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
+        grad_padded = np.zeros_like(padded)
+        for i in range(kh):
+            for j in range(kw):
+                down = slice(i, i + stride * rows, stride)  # the rows window (i, j) read
+                across = slice(j, j + stride * cols, stride)
+                grad_padded[:, :, down, across] += per_window[..., i, j]  # [N, C, OH, OW]
+        height, width = x.shape[2:]
+        return grad_padded[:, :, padding : padding + height, padding : padding + width], grad_weight
+
+    y = record(np.ascontiguousarray(out), "conv2d", (x, weight), backward,
+               f"stride={stride}, padding={padding}")  # fmt: skip
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)

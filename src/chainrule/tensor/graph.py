@@ -128,9 +128,13 @@ def rule(trace_: Trace, step: Step, position: int) -> str:
         "index": (f"{upstream} put back at the picked places (zeros elsewhere)",),
         "log_softmax": (f"{upstream} − softmax({arg}) · Σ {upstream}",),
         "concatenate": (f"its slice of {upstream}",),
-    }
+        "conv2d": (f"{upstream} sent back through every window that read it (col2im)",
+                   f"Σ over windows of {names[0]} · {upstream}"),
+    }  # fmt: skip
     if tensor.op in bodies:
         return head + bodies[tensor.op][min(position, len(bodies[tensor.op]) - 1)]
+    if tensor.op not in OPS:  # an operation this table does not know yet
+        return head + f"{upstream} through {tensor.op}'s backward rule"
     return head + summed.format(_elementwise_rule(tensor.op, names, position, upstream, step.name))
 
 
