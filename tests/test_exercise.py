@@ -12,9 +12,11 @@ import io
 import itertools
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -322,6 +324,25 @@ def test_the_same_seed_gives_the_same_files_byte_for_byte(written: Path, tmp_pat
     assert names == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     for name in names:
         assert (written / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_the_files_do_not_depend_on_pythons_hash_seed(tmp_path: Path) -> None:
+    """Two processes with different string hashing write the same bytes (no set order leaks)."""
+    source = Path(__file__).resolve().parents[1] / "src"
+    for hash_seed in ("1", "2"):
+        subprocess.run(
+            [sys.executable, "-m", "chainrule", "exercise", "--count", "6", "--seed", "3",
+             "--ops", ",".join(ALL_OPS), "--out", str(tmp_path / hash_seed),
+             "--format", "md,json,moodle"],
+            check=True, capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(source), "PYTHONHASHSEED": hash_seed},
+        )
+    names = sorted(p.relative_to(tmp_path / "1") for p in (tmp_path / "1").rglob("*")
+                   if p.is_file())
+    assert len(names) == 4 + 6  # exercises.md, solutions.md, key.json, moodle.xml, 6 graphs
+    for name in names:
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
 
 
 def test_id_writes_just_that_variant(written: Path, tmp_path: Path) -> None:
