@@ -14,6 +14,26 @@ from typing import Any
 
 from chainrule.commands.parsing import parse_values
 from chainrule.report.budget import BUDGETS
+from chainrule.report.group import Group, group_from_options
+
+
+def add_group_arguments(parser: argparse.ArgumentParser) -> None:
+    """--group, --member and --members: the group block on the report's first page."""
+    parser.add_argument("--group", metavar="NUMBER",
+                        help="the group number, shown on the first page (e.g. 7)")
+    parser.add_argument("--member", action="append", default=[], metavar="NAME:NUMBER",
+                        help="a member's name and matriculation number (repeatable)")
+    parser.add_argument("--members", metavar="FILE",
+                        help="a TOML file with group = 7 and members = [\"NAME:NUMBER\", ...] "
+                        "or tables {name = ..., matriculation = ...}")
+
+
+def group_from_arguments(args: argparse.Namespace) -> Group | None:
+    """The checked group, or None when none of the three options was given."""
+    if args.group is None and not args.member and args.members is None:
+        return None
+    members_file = Path(args.members) if args.members is not None else None
+    return group_from_options(args.group, args.member, members_file)
 
 
 def register(subcommands: Any) -> None:
@@ -43,6 +63,7 @@ def register(subcommands: Any) -> None:
                         help="recompute everything instead of reusing the cache")
     parser.add_argument("--author", action="append", default=[], metavar="NAME",
                         help="a name for the title block, e.g. 'Group 7: A. Student (123456)'")
+    add_group_arguments(parser)
     parser.add_argument("--no-pdf", dest="pdf", action="store_false",
                         help="skip report.pdf (it needs Chromium or Chrome)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
@@ -55,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     options = ReportOptions(
         out=Path(args.out), expressions=tuple(args.expr), at=parse_values(*args.at),
         budget=args.budget, fresh=args.fresh, quiet=args.quiet, authors=tuple(args.author),
-        pdf=args.pdf,
+        pdf=args.pdf, group=group_from_arguments(args),
     )
     outcome = build_report(options)
     for problem in outcome.problems:

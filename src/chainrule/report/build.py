@@ -18,6 +18,7 @@ from chainrule.files import write_atomic
 from chainrule.report.budget import BUDGETS
 from chainrule.report.cache import Cache
 from chainrule.report.document import Block, Document, Note, unique_anchors
+from chainrule.report.group import Group
 from chainrule.report.html import to_html
 from chainrule.report.markdown import ASSETS, to_markdown
 from chainrule.report.parts import PartResult, run_parts
@@ -40,6 +41,12 @@ class ReportOptions:
     quiet: bool = False
     authors: Sequence[str] = ()
     pdf: bool = True
+    group: Group | None = None  # the group block under the title
+    cache: Path | None = None  # the cache's folder; None: OUT/.cache
+
+    @property
+    def cache_folder(self) -> Path:
+        return self.cache if self.cache is not None else self.out / CACHE_FOLDER
 
 
 @dataclass
@@ -55,7 +62,10 @@ class ReportOutcome:
         return [r for r in self.results.values() if r.status == "failed"]
 
 
-def assemble(report_plan: Plan, results: Mapping[str, PartResult], subtitle: list[str]) -> Document:
+def assemble(
+    report_plan: Plan, results: Mapping[str, PartResult], subtitle: list[str],
+    group: Group | None = None,
+) -> Document:
     """The document: sections in the sheet's order, each with its parts' blocks."""
     blocks: list[Block] = []
     for section in report_plan.sections:
@@ -67,7 +77,7 @@ def assemble(report_plan: Plan, results: Mapping[str, PartResult], subtitle: lis
                 blocks.append(Note(f"Part {part_id} did not run.", "error"))
             else:
                 blocks += result.output.blocks
-    return Document(TITLE, subtitle, unique_anchors(blocks))
+    return Document(TITLE, subtitle, unique_anchors(blocks), group)
 
 
 def _subtitle(
@@ -117,14 +127,15 @@ def build_report(options: ReportOptions) -> ReportOutcome:
     if options.out.exists() and not options.out.is_dir():
         raise ChainruleError(f"--out {options.out}: exists and is not a folder")
     report_plan = plan(BUDGETS[options.budget], list(options.expressions), options.at)
-    cache = Cache(options.out / CACHE_FOLDER)
+    cache = Cache(options.cache_folder)
     timings = cache.timings()
     estimates = {p.id: timings.get(p.id, p.estimate) for p in report_plan.parts}
     progress = Progress(estimates, enabled=not options.quiet)
     show_bars = not options.quiet and sys.stderr.isatty()
     results = run_parts(report_plan.parts, cache, progress, fresh=options.fresh,
                         show_progress=show_bars)
-    document = assemble(report_plan, results, _subtitle(options, results, cache.timings()))
+    subtitle = _subtitle(options, results, cache.timings())
+    document = assemble(report_plan, results, subtitle, options.group)
     write_atomic(options.out / "index.html", to_html(document))
     files = [options.out / "index.html", *_write_markdown(options.out, document)]
     problems = [f"part {r.part.id} failed: {r.error}" for r in results.values()

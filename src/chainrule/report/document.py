@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chainrule.report.group import Group
+
 InlineKind = Literal["text", "math", "bold", "code"]
 NoteKind = Literal["info", "warning", "error"]
 
@@ -120,11 +122,12 @@ BLOCK_TYPES: dict[str, type[Block]] = {
 
 @dataclass
 class Document:
-    """The whole report: a title, the lines under it, and the blocks in order."""
+    """The whole report: a title, the lines under it, the group handing it in, the blocks."""
 
     title: str
     subtitle: list[str] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+    group: Group | None = None  # shown under the title, on the first page
 
     def headings(self, max_level: int = 3) -> list[Heading]:
         """The headings for a table of contents."""

@@ -38,6 +38,7 @@ from chainrule.report.document import (
     anchor,
     inline_tokens,
 )
+from chainrule.report.group import Group
 
 DISPLAY_SCALE = 1.15
 """Display math is set a little larger than inline math, as LaTeX does."""
@@ -57,6 +58,11 @@ main { max-width: 52rem; margin: 0 auto; padding: 2rem 1.5rem 4rem; }
 header.title { text-align: center; margin: 1rem 0 2rem; }
 header.title h1 { font-size: 1.9rem; margin: 0 0 .5rem; line-height: 1.25; }
 header.title p { margin: .15rem 0; color: var(--muted); }
+section.group { display: inline-block; margin: .4rem auto 1rem; padding: .4rem 1.4rem .6rem;
+  border: 2px solid var(--accent); border-radius: 6px; font-family: "DejaVu Sans", sans-serif; }
+section.group div.number { margin: .2rem 0; font-size: 1.35rem; font-weight: bold; }
+section.group table { margin: .3rem auto 0; font-size: 1rem; }
+section.group td, section.group th { padding: .15rem .9rem; }
 h2 { font-size: 1.5rem; color: var(--accent); border-bottom: 2px solid var(--accent);
   padding-bottom: .2rem; margin: 2.5rem 0 1rem; }
 h3 { font-size: 1.2rem; margin: 2rem 0 .6rem; }
@@ -119,7 +125,32 @@ def to_html(document: Document) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(document.title)}</title>\n<style>{STYLE}</style>\n</head>\n"
         f'<body>\n<main>\n<header class="title"><h1>{html.escape(document.title)}</h1>'
-        f"{subtitle}</header>\n{_contents(document)}\n{body}\n</main>\n</body>\n</html>\n"
+        f"{group_block(document.group)}{subtitle}</header>\n{_contents(document)}\n{body}\n"
+        "</main>\n</body>\n</html>\n"
+    )
+
+
+def group_block(group: Group | None) -> str:
+    """The group number and every member in a framed block under the title ("" without a group).
+
+    Names are escaped text, never inline markup: a ``$`` in a name is a dollar sign.
+
+    >>> from chainrule.report.group import group_from_options
+    >>> block = group_block(group_from_options("7", ["Ada $Lovelace:123456"]))
+    >>> "Group 7</div>" in block, "<td>Ada $Lovelace</td><td>123456</td>" in block
+    (True, True)
+    """
+    if group is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(member.name)}</td><td>{html.escape(member.matriculation)}</td></tr>"
+        for member in group.members
+    )
+    return (
+        f'<section class="group"><div class="number">{html.escape(group.title)}</div>'
+        "<table><thead><tr><th>Name</th><th>Matriculation number</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        "</section>"
     )
 
 

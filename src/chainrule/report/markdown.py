@@ -42,6 +42,7 @@ from chainrule.report.document import (
     Table,
     anchor,
 )
+from chainrule.report.group import Group
 from chainrule.show.tables import markdown_table
 
 ASSETS = "assets"
@@ -54,6 +55,8 @@ def to_markdown(document: Document) -> tuple[str, dict[str, bytes]]:
     """The Markdown text and its assets (relative path -> bytes)."""
     writer = _Writer()
     lines = [f"# {document.title}", ""]
+    if document.group is not None:
+        lines += [group_markdown(document.group), ""]
     for line in document.subtitle:
         lines += [line, ""]
     if document.subtitle:
@@ -61,6 +64,25 @@ def to_markdown(document: Document) -> tuple[str, dict[str, bytes]]:
     for block in document.blocks:
         lines += [writer.block(block), ""]
     return "\n".join(lines), writer.assets
+
+
+_MARKUP = str.maketrans({c: f"\\{c}" for c in "\\`*_[]$#"})
+
+
+def group_markdown(group: Group) -> str:
+    """The group and its members, a bold line and a table (names escaped, they are no markup).
+
+    >>> from chainrule.report.group import group_from_options
+    >>> print(group_markdown(group_from_options("7", ["A_B:1"])))
+    **Group 7**
+    <BLANKLINE>
+    | Name | Matriculation number |
+    |---|---|
+    | A\\_B | 1 |
+    """
+    rows = [(member.name.translate(_MARKUP), member.matriculation) for member in group.members]
+    table = markdown_table(("Name", "Matriculation number"), rows)
+    return "\n".join([f"**{group.title}**", "", *table])
 
 
 def _contents(document: Document) -> str:
