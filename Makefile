@@ -27,4 +27,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.core_engine
 
 clean:
-	rm -rf $(VENV) runs report
+	rm -rf $(VENV) runs report handin
