@@ -12,14 +12,9 @@ Run it with ``python section_1_3_vanishing.py``.
 from __future__ import annotations
 
 from chainrule.report.vanishing import EXAMPLE_X, GROWTH_DEPTHS, SHEET_DEPTH
-from chainrule.vanishing.chain import (
-    analyse,
-    exploding_example,
-    exploding_facts,
-    sigmoid_derivative_facts,
-    to_text,
-    vanishing_example,
-)
+from chainrule.vanishing.chain import analyse, exploding_example, vanishing_example
+from chainrule.vanishing.facts import exploding_facts, sigmoid_derivative_facts
+from chainrule.vanishing.text import to_text
 
 
 def derivative() -> None:
