@@ -124,8 +124,10 @@ def test_the_notebook_is_saved_executed_with_its_outputs(handin: Handin) -> None
     outputs = [out for cell in code for out in cell.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
     text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
-    accuracies = [float(a) for a in re.findall(r"test accuracy: (\d+\.\d+)%", text)]
-    assert len(accuracies) == 2 and accuracies[1] > 95  # the bonus network
+    bonus = next(cell for cell in code if "bonus_accuracy = " in cell.source)
+    printed = "".join(out.get("text", "") for out in bonus.outputs)
+    accuracy = re.search(r"test accuracy: (\d+\.\d+)%", printed)
+    assert accuracy and float(accuracy[1]) > 95, printed  # the bonus network, on 10,000 images
     assert "subset of 10000 training images" in text  # the quick budget's subset, said so
     assert "10000 for training, 5000 for validation, 10000 for testing" in text
     note = notebook.cells[0]
