@@ -89,6 +89,15 @@ def assert_obeys_constraints(variant: Variant, options: ExerciseOptions) -> None
     assert {node.op.name for node in graph.equations if node.op} <= set(options.ops)
     shared = [name for name in graph.inputs if len(graph.consumers[graph.index(name)]) >= 2]
     assert len(shared) >= options.shared_inputs, (variant.expression, shared)
+    written = [graph.expr(node) for node in graph.nodes]  # each subexpression, spelled out
+    for index, node in enumerate(graph.nodes):
+        if node.op is not None:
+            args = [written[a] for a in node.args]
+            if node.op.name in ("add", "mul", "max", "min"):
+                args.sort()
+            written[index] = f"{node.op.name}({', '.join(args)})"
+    subexpressions = [written[i] for i, node in enumerate(graph.nodes) if node.op is not None]
+    assert len(set(subexpressions)) == len(subexpressions), variant.expression
     assert set(variant.at) == set(graph.inputs)
     assert all(isinstance(v, int) and v in VALUES for v in variant.at.values())
     grads = result.node_grads()

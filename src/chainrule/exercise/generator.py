@@ -7,7 +7,8 @@ number of times (then an :class:`ExerciseSearchError` says what was tried):
 
 - the shape: the requested number of operations drawn from ``--ops``, every input
   used, at least ``--shared-inputs`` inputs used by two operations, no operation
-  applied to two equal arguments (``a - a``);
+  applied to two equal arguments (``a - a``), none undoing the one under it
+  (``log(exp(a))``), no subexpression written twice;
 - distinct from variants 1 .. i-1 up to renaming inputs and commuting arguments
   (:func:`~chainrule.exercise.expressions.fingerprint`), which is why ``--id i``
   also draws the earlier variants;
@@ -229,12 +230,18 @@ def undoes(graph: Graph, outer: Node) -> bool:
 def shape_problem(graph: Graph, shared: int) -> str | None:
     """Why the graph is not a good exercise shape, or None."""
     shapes = node_shapes(graph)
-    for node in graph.equations:
+    seen: set[str] = set()
+    for index, node in enumerate(graph.nodes):
+        if node.op is None:
+            continue
         args = [shapes[arg] for arg in node.args]
         if len(set(args)) < len(args):
             return f"{graph.equation(node)} has two equal arguments"
         if undoes(graph, node):
             return f"{graph.equation(node)} undoes the operation under it"
+        if shapes[index] in seen:  # would a student reuse its variable or write it again?
+            return f"{graph.equation(node)} repeats a subexpression"
+        seen.add(shapes[index])
     users = graph.consumers
     sharing = sum(len(users[i]) >= 2 for i, n in enumerate(graph.nodes) if n.kind == "input")
     if sharing < shared:
