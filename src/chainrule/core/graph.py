@@ -16,6 +16,7 @@ v2 = sigmoid(v1)
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Collection, Container, Mapping, Sequence
@@ -178,12 +179,17 @@ class GraphBuilder:
     """
 
     def __init__(self) -> None:
-        self._nodes: list[Node] = []
+        # One entry per node in each list. An operation becomes a Node only in build(),
+        # once its name is known: the parser of a 200k-node sum creates each node once.
+        self._ops: list[Op | None] = []  # None for inputs and constants
+        self._args: list[tuple[int, ...]] = []
+        self._leaf_nodes: list[Node | None] = []  # the Node of an input or constant
         self._leaves: dict[str, int] = {}  # input and constant names -> index
 
     def input(self, name: str) -> int:
         """The input variable ``name`` (created on first use)."""
-        return self._leaf(name, None)
+        index = self._leaves.get(name)
+        return self._leaf(name, None) if index is None else index
 
     def constant(self, value: float, name: str | None = None) -> int:
         """A constant node, named by its value unless a name (``pi``) is given."""
@@ -193,22 +199,26 @@ class GraphBuilder:
     def _leaf(self, name: str, value: float | None) -> int:
         index = self._leaves.get(name)
         if index is None:
-            index = self._leaves[name] = len(self._nodes)
-            self._nodes.append(Node(name, constant=value))
+            index = self._leaves[name] = len(self._ops)
+            self._ops.append(None)
+            self._args.append(())
+            self._leaf_nodes.append(Node(name, constant=value))
         return index
 
     def used_inputs(self) -> set[str]:
         """Names of the inputs that some operation takes as an argument."""
-        used = {arg for node in self._nodes for arg in node.args}
-        return {node.name for i, node in enumerate(self._nodes) if i in used}
+        used = set(itertools.chain.from_iterable(self._args))
+        return {node.name for i, node in enumerate(self._leaf_nodes) if node and i in used}
 
     def apply(self, op: str | Op, *args: int) -> int:
         """A new operation node applied to earlier nodes."""
         primitive = OPS[op] if isinstance(op, str) else op
         if len(args) != primitive.arity:
             raise ValueError(f"{primitive.name} takes {primitive.arity} arguments, got {len(args)}")
-        self._nodes.append(Node("", primitive, args))
-        return len(self._nodes) - 1
+        self._ops.append(primitive)
+        self._args.append(args)
+        self._leaf_nodes.append(None)
+        return len(self._ops) - 1
 
     def build(
         self,
@@ -231,37 +241,44 @@ class GraphBuilder:
         >>> print(b.build(b.apply("mul", x, x), output_name="y"))
         y = x * x
         """
-        nodes, output = _reachable(self._nodes, output, keep_inputs)
-        named_output = output_name is not None and nodes[output].op is not None
-        others = nodes[:output] if named_output else nodes
-        labels = iter(operation_names(others, names, reserved=[output_name or ""]))
-        named = [
-            Node(next(labels, output_name or ""), n.op, n.args) if n.op is not None else n
-            for n in nodes
+        ops, args, leaves, output = self._needed_nodes(output, keep_inputs)
+        named_output = output_name is not None and ops[output] is not None
+        taken = {leaf.name for leaf in leaves if leaf is not None} | {output_name or ""}
+        count = len(ops) - ops.count(None) - named_output
+        labels = iter(_operation_labels(names, count, taken))
+        nodes = [
+            leaf or Node(next(labels, output_name or ""), op, arg)
+            for op, arg, leaf in zip(ops, args, leaves, strict=True)
         ]
-        return Graph(named, output, source, notes)
+        return Graph(nodes, output, source, notes)
 
-
-def _reachable(
-    nodes: list[Node], output: int, keep_inputs: bool = False
-) -> tuple[list[Node], int]:
-    """Drop nodes the output does not depend on, keeping the order."""
-    needed = [keep_inputs and node.kind == "input" for node in nodes]
-    needed[output] = True
-    for index in range(output, -1, -1):  # args always come before their users
-        if needed[index]:
-            for arg in nodes[index].args:
-                needed[arg] = True
-    kept = [index for index in range(len(nodes)) if needed[index]]
-    if len(kept) == len(nodes):
-        return nodes, output
-    position = {old: new for new, old in enumerate(kept)}
-    moved = [
-        Node(nodes[i].name, nodes[i].op, tuple(position[a] for a in nodes[i].args),
-             nodes[i].constant)
-        for i in kept
-    ]
-    return moved, position[output]
+    def _needed_nodes(
+        self, output: int, keep_inputs: bool
+    ) -> tuple[list[Op | None], list[tuple[int, ...]], list[Node | None], int]:
+        """The nodes ``output`` depends on (and kept inputs), in order and renumbered."""
+        # The common case, checked at C speed: the output is the last node and every
+        # other node is an argument of a later one (args always point backwards), so by
+        # induction from the end every node is needed. A parsed expression is so.
+        used = set(itertools.chain.from_iterable(self._args))
+        if output == len(self._ops) - 1 and len(used) == output:
+            return self._ops, self._args, self._leaf_nodes, output
+        needed = [
+            keep_inputs and leaf is not None and leaf.constant is None
+            for leaf in self._leaf_nodes
+        ]
+        needed[output] = True
+        for index in range(output, -1, -1):  # args always come before their users
+            if needed[index]:
+                for arg in self._args[index]:
+                    needed[arg] = True
+        kept = [index for index, is_needed in enumerate(needed) if is_needed]
+        position = {old: new for new, old in enumerate(kept)}
+        return (
+            [self._ops[i] for i in kept],
+            [tuple(position[a] for a in self._args[i]) for i in kept],
+            [self._leaf_nodes[i] for i in kept],
+            position[output],
+        )
 
 
 def format_number(value: Any) -> str:
@@ -287,7 +304,11 @@ def operation_names(
     ``reserved`` names are never given (the output's own name, say).
     """
     taken = {node.name for node in nodes if node.op is None} | set(reserved)
-    count = sum(node.op is not None for node in nodes)
+    return _operation_labels(names, sum(node.op is not None for node in nodes), taken)
+
+
+def _operation_labels(names: str | Sequence[str], count: int, taken: set[str]) -> list[str]:
+    """``count`` names by the scheme ``names``, none of them in ``taken``."""
     if names == "letters":
         free = [letter for letter in string.ascii_lowercase if letter not in taken]
         if len(free) < count:

@@ -1,10 +1,12 @@
 """Expressions as text -> computational graphs, without ``eval``.
 
-Two lexers turn text into one token stream: the plain syntax (``(a - b*c)*d``,
+Two lexers turn text into one kind of token lists: the plain syntax (``(a - b*c)*d``,
 ``x**2``, ``4(x+y)``) and LaTeX as the exercise sheet writes it
 (``\\sqrt{a + b + c^3} + \\log\\left(\\frac{a}{d}\\right)``). One shunting-yard
 parser then builds the graph as it reads, with explicit stacks instead of
-recursion, so 5,000 nested parentheses or a sum of 20,000 terms are fine.
+recursion, so 5,000 nested parentheses or a sum of 100,000 terms are fine. Long
+expressions are the reason for the lists (no object per token, columns found only
+for an error) and for the parser's inner loop: over 200,000 nodes a second.
 
 >>> print(parse("(a - b*c)*d"))
 v1 = b * c
@@ -22,11 +24,13 @@ from __future__ import annotations
 
 import math
 import re
+import string
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Literal, NamedTuple
 
 from chainrule.core.graph import Graph, GraphBuilder
-from chainrule.core.ops import CONSTANTS, FUNCTIONS, INFIX, OPS, PREFIX, PREFIX_OPS
+from chainrule.core.ops import CONSTANTS, FUNCTIONS, INFIX, OPS, PREFIX, PREFIX_OPS, Op
 from chainrule.errors import ParseError
 
 Syntax = Literal["plain", "latex", "auto"]
@@ -44,21 +48,86 @@ class Token(NamedTuple):
 _OPERATOR = "|".join(
     re.escape(symbol) for symbol in sorted({*INFIX, *PREFIX_OPS, "**"}, key=len, reverse=True)
 )
+_PLAIN_PATTERNS = {
+    "num": r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?",
+    "name": r"[A-Za-z_][A-Za-z0-9_]*",
+    "op": _OPERATOR,
+    "punct": r"[(),]",
+    "bad": r"\S",
+}
 _PLAIN_TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    rf"|(?P<op>{_OPERATOR})"
-    r"|(?P<punct>[(),])"
-    r"|(?P<bad>\S))"
+    r"\s*(?:" + "|".join(f"(?P<{kind}>{p})" for kind, p in _PLAIN_PATTERNS.items()) + ")"
+)
+# The same tokens in one group: findall() then gives their texts without a match object
+# each (one match object per token, read three times, was a third of a long parse).
+_PLAIN_TEXT = re.compile(r"\s*(" + "|".join(f"(?:{p})" for p in _PLAIN_PATTERNS.values()) + ")")
+
+
+# A token's kind, read from its text: the whole text for symbols and reserved names, else
+# its first character; the regex itself decides the rest ('.5' against '.', non-ASCII digits).
+_KIND_OF_TEXT: dict[str, str] = (
+    dict.fromkeys({*INFIX, *PREFIX_OPS, "**"}, "op")
+    | {punct: punct for punct in "(),"}
+    | dict.fromkeys(FUNCTIONS, "func")
+    | dict.fromkeys(CONSTANTS, "const")
+)
+_KIND_OF_FIRST_CHARACTER: dict[str, str] = dict.fromkeys(string.digits, "num") | dict.fromkeys(
+    string.ascii_letters + "_", "name"
 )
 
 
-def _classify_name(text: str, column: int) -> Token:
-    if text in FUNCTIONS:
-        return Token("func", text, column)
-    if text in CONSTANTS:
-        return Token("const", text, column)
-    return Token("name", text, column)
+def _kind_by_regex(token_text: str) -> str:
+    match = _PLAIN_TOKEN.fullmatch(token_text)
+    assert match is not None and match.lastgroup is not None  # a token of _PLAIN_TEXT
+    return token_text if match.lastgroup == "punct" else match.lastgroup
+
+
+class _Tokens(ABC):
+    """A lexed expression as parallel lists that the parser indexes: no object per token.
+
+    ``kinds[i]`` is num name const func op ( ) , end, or ``bad`` where the lexer
+    found an error; the parser raises that error when it reaches the token, as a
+    lexer read one token at a time would (an earlier mistake is reported first).
+    """
+
+    def __init__(self, text: str, kinds: list[str], texts: list[str]) -> None:
+        self.text = text
+        self.kinds = kinds
+        self.texts = texts
+        self.bare: set[int] = set()  # LaTeX functions written without parentheses: \ln x
+
+    @abstractmethod
+    def column(self, index: int) -> int:
+        """The 1-based column of token ``index`` in the text."""
+
+    @abstractmethod
+    def lexer_error(self, index: int) -> ParseError:
+        """The error the lexer found at the ``bad`` token ``index``."""
+
+
+class _PlainTokens(_Tokens):
+    """The plain syntax's tokens; their columns are found again only when asked for."""
+
+    def __init__(self, text: str) -> None:
+        texts = _PLAIN_TEXT.findall(text)
+        kinds = [
+            _KIND_OF_TEXT.get(t) or _KIND_OF_FIRST_CHARACTER.get(t[0]) or _kind_by_regex(t)
+            for t in texts
+        ]
+        if "**" in texts:
+            texts = ["^" if t == "**" else t for t in texts]
+        super().__init__(text, [*kinds, "end"], [*texts, ""])
+        self._columns: list[int] | None = None
+
+    def column(self, index: int) -> int:
+        if self._columns is None:  # one more pass, only for an error message or lex_plain
+            self._columns = [match.start(1) + 1 for match in _PLAIN_TEXT.finditer(self.text)]
+            self._columns.append(len(self.text) + 1)
+        return self._columns[index]
+
+    def lexer_error(self, index: int) -> ParseError:
+        message = f"unexpected character {self.texts[index]!r}"
+        return ParseError(message, self.text, self.column(index))
 
 
 def lex_plain(text: str) -> Iterator[Token]:
@@ -67,22 +136,19 @@ def lex_plain(text: str) -> Iterator[Token]:
     >>> [t.text for t in lex_plain("2x**3")]
     ['2', 'x', '^', '3', '']
     """
-    for match in _PLAIN_TOKEN.finditer(text):
-        kind = match.lastgroup
-        if kind is None:  # trailing white space
-            break
-        value, column = match.group(kind), match.start(kind) + 1
-        if kind == "name":
-            yield _classify_name(value, column)
-        elif kind == "num":
-            yield Token("num", value, column)
-        elif kind == "op":
-            yield Token("op", "^" if value == "**" else value, column)
-        elif kind == "punct":
-            yield Token(value, value, column)
-        else:
-            raise ParseError(f"unexpected character {value!r}", text, column)
-    yield Token("end", "", len(text) + 1)
+    tokens = _PlainTokens(text)
+    for index, (kind, token_text) in enumerate(zip(tokens.kinds, tokens.texts, strict=True)):
+        if kind == "bad":
+            raise tokens.lexer_error(index)
+        yield Token(kind, token_text, tokens.column(index))
+
+
+def _classify_name(text: str, column: int) -> Token:
+    if text in FUNCTIONS:
+        return Token("func", text, column)
+    if text in CONSTANTS:
+        return Token("const", text, column)
+    return Token("name", text, column)
 
 
 # \sqrt, \log, \max, ... are the registry's function names; two LaTeX names are aliases.
@@ -240,32 +306,58 @@ def lex_latex(text: str) -> Iterator[Token]:
     return _LatexLexer(text).tokens()
 
 
-# Binding power of binary operators; "^" is right-associative.
+class _LatexTokens(_Tokens):
+    """The LaTeX lexer's tokens, collected; its error, if any, waits in a ``bad`` token."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, [], [])
+        self._columns: list[int] = []
+        self._error: ParseError | None = None
+        try:
+            for token in lex_latex(text):
+                self._append(token.kind, token.text, token.column)
+                if token.bare:
+                    self.bare.add(len(self.kinds) - 1)
+        except ParseError as error:
+            self._error = error
+            self._append("bad", "", error.column)
+
+    def _append(self, kind: str, text: str, column: int) -> None:
+        self.kinds.append(kind)
+        self.texts.append(text)
+        self._columns.append(column)
+
+    def column(self, index: int) -> int:
+        return self._columns[index]
+
+    def lexer_error(self, index: int) -> ParseError:
+        assert self._error is not None and index == len(self.kinds) - 1
+        return self._error
+
+
 # Bare LaTeX functions (\ln x) bind like a prefix operator: \ln x^2 is ln(x^2).
 _BARE_FUNCTION = PREFIX
+_OPERAND_ENDS = {"num", "name", "const"}  # tokens that are a whole operand by themselves
 _STARTS_OPERAND = {"num", "name", "const", "func", "("}
 _IMPLICIT_PLAIN = ({"num"}, _STARTS_OPERAND - {"num"})  # 2x, 4(x+y), 2 sqrt(x)
 _IMPLICIT_LATEX = ({"num", "name", "const", ")"}, _STARTS_OPERAND)  # xyz, 4(...), (a)(b)
+_IMPLIED_PRODUCT = INFIX["*"]
 
-
-class _Frame(NamedTuple):
-    """An entry of the operator stack."""
-
-    kind: str  # "binary", "prefix", "paren" or "call"
-    name: str  # op name ("add", "neg", "sqrt") or "" for a plain parenthesis
-    column: int
-    precedence: int = 0
+# An entry of the operator stack: (precedence, op, index of its token). A parenthesis
+# is (_GROUP, None, i), a function call (_GROUP, its op, i): below every operator's
+# precedence, so reducing stops there. Plain tuples: one is made per operator.
+_Frame = tuple[int, Op | None, int]
+_GROUP = 0
+if min(op.precedence for op in OPS.values()) <= _GROUP:
+    raise ValueError("every op's precedence must be above the parser's _GROUP")
 
 
 class _Parser:
+    """Shunting-yard over the token lists: operands and operators on explicit stacks."""
+
     def __init__(
-        self,
-        text: str,
-        tokens: Iterator[Token],
-        implicit: tuple[set[str], set[str]],
-        head: Head | None = None,
+        self, tokens: _Tokens, implicit: tuple[set[str], set[str]], head: Head | None = None
     ):
-        self.text = text
         self.tokens = tokens
         # (kinds after which, kinds before which) a multiplication sign may be left out
         self.implicit_after, self.implicit_before = implicit
@@ -277,152 +369,160 @@ class _Parser:
         self.stack: list[_Frame] = []
         self.arg_counts: list[int] = []  # one per open function call
 
-    def error(self, message: str, column: int) -> ParseError:
-        return ParseError(message, self.text, column)
+    def error(self, message: str, index: int) -> ParseError:
+        """The error at token ``index``; a lexer's error found there comes first."""
+        if self.tokens.kinds[index] == "bad":
+            return self.tokens.lexer_error(index)
+        return ParseError(message, self.tokens.text, self.tokens.column(index))
 
     def parse(self) -> int:
+        kinds, texts = self.tokens.kinds, self.tokens.texts
+        operands, builder = self.operands, self.builder
+        implicit_after, implicit_before = self.implicit_after, self.implicit_before
         expect_operand = True
-        previous: Token | None = None
-        pending: Token | None = None
+        index = 0
+        # Variables and binary operators are nearly all of a long expression's tokens
+        # (issue 11: 200k nodes a second): they are handled in this loop, the rest in
+        # methods.
         while True:
-            token = pending or next(self.tokens)
-            pending = None
+            kind = kinds[index]
             if expect_operand:
-                expect_operand = self.operand(token, previous)
-            elif self.implied_product(previous, token):
-                self.binary(Token("op", "*", token.column))
-                expect_operand, pending = True, token
-                continue
+                if kind == "name" and self.head is None:
+                    operands.append(builder.input(texts[index]))
+                    index += 1
+                else:
+                    index = self.operand(index)
+                expect_operand = kind not in _OPERAND_ENDS
+            elif kind == "op":
+                self.binary(INFIX[texts[index]], index)
+                expect_operand = True
+                index += 1
+            elif kind in implicit_before and kinds[index - 1] in implicit_after:
+                # 2x: the '*' was left out; the same token is read next as an operand.
+                self.binary(_IMPLIED_PRODUCT, index)
+                expect_operand = True
+            elif kind == "end":
+                return self.finish()
             else:
-                if token.kind == "end":
-                    return self.finish(token)
-                expect_operand = self.operator(token)
-            previous = token
+                expect_operand = self.operator(index)
+                index += 1
 
-    def implied_product(self, previous: Token | None, token: Token) -> bool:
-        """Whether ``previous token`` is a product written without ``*`` (``2x``)."""
-        return (
-            previous is not None
-            and previous.kind in self.implicit_after
-            and token.kind in self.implicit_before
-        )
-
-    def operand(self, token: Token, previous: Token | None) -> bool:
-        """Handle a token where an operand must start; return whether one still must."""
-        kind = token.kind
+    def operand(self, index: int) -> int:
+        """Handle a token where an operand must start; return the next token's index."""
+        kind, text = self.tokens.kinds[index], self.tokens.texts[index]
         if kind == "num":
-            value = float(token.text)
+            value = float(text)
             if not math.isfinite(value):
-                raise self.error(f"the number {token.text} is too large", token.column)
+                raise self.error(f"the number {text} is too large", index)
             self.operands.append(self.builder.constant(value))
         elif kind == "const":
-            self.operands.append(self.builder.constant(CONSTANTS[token.text], token.text))
+            self.operands.append(self.builder.constant(CONSTANTS[text], text))
         elif kind == "name":
-            self.check_declared(token)
-            self.operands.append(self.builder.input(token.text))
+            self.check_declared(index)
+            self.operands.append(self.builder.input(text))
         elif kind == "func":
-            self.open_function(token)
-            return True
+            return self.open_function(index)
         elif kind == "(":
-            self.stack.append(_Frame("paren", "", token.column))
-            return True
-        elif kind == "op" and (token.text in PREFIX_OPS or token.text == "+"):
-            if token.text in PREFIX_OPS:  # a unary plus changes nothing
-                op = PREFIX_OPS[token.text]
-                self.stack.append(_Frame("prefix", op.name, token.column, op.precedence))
-            return True
-        else:
-            raise self.error(_expected_operand(token, previous), token.column)
-        return False
+            self.stack.append((_GROUP, None, index))
+        elif kind == "op" and text in PREFIX_OPS:
+            op = PREFIX_OPS[text]
+            self.stack.append((op.precedence, op, index))
+        elif kind != "op" or text != "+":  # a unary plus changes nothing
+            raise self.error(self.expected_operand(index), index)
+        return index + 1
 
-    def check_declared(self, token: Token) -> None:
-        head = self.head
+    def expected_operand(self, index: int) -> str:
+        if self.tokens.kinds[index] == "end":
+            return "unexpected end of the expression" if index else "the expression is empty"
+        return f"expected a number, a variable or '(' but found {self.tokens.texts[index]!r}"
+
+    def check_declared(self, index: int) -> None:
+        head, name = self.head, self.tokens.texts[index]
         if head is None:
             return
-        if token.text == head.name:
-            raise self.error(f"{token.text!r} names the output and cannot also be an input",
-                             token.column)
-        if head.inputs is not None and token.text not in head.inputs:
-            raise self.error(f"{token.text!r} is used but not listed in {head.text}", token.column)
+        if name == head.name:
+            raise self.error(f"{name!r} names the output and cannot also be an input", index)
+        if head.inputs is not None and name not in head.inputs:
+            raise self.error(f"{name!r} is used but not listed in {head.text}", index)
 
-    def open_function(self, token: Token) -> None:
-        if token.bare:
-            if OPS[token.text].arity != 1:
-                raise self.error(f"expected '(' after {token.text}", token.column)
-            self.stack.append(_Frame("prefix", token.text, token.column, _BARE_FUNCTION))
-            return
-        paren = next(self.tokens)
-        if paren.kind != "(":
-            raise self.error(f"expected '(' after {token.text}", paren.column)
-        self.stack.append(_Frame("call", token.text, token.column))
+    def open_function(self, index: int) -> int:
+        """Push a call (or a bare LaTeX function); return the index after its '('."""
+        name = self.tokens.texts[index]
+        if index in self.tokens.bare:
+            if OPS[name].arity != 1:
+                raise self.error(f"expected '(' after {name}", index)
+            self.stack.append((_BARE_FUNCTION, OPS[name], index))
+            return index + 1
+        if self.tokens.kinds[index + 1] != "(":
+            raise self.error(f"expected '(' after {name}", index + 1)
+        self.stack.append((_GROUP, OPS[name], index))
         self.arg_counts.append(1)
+        return index + 2
 
-    def operator(self, token: Token) -> bool:
-        """Handle a token after a complete operand; return whether an operand must follow."""
-        if token.kind == "op":
-            self.binary(token)
-            return True
-        if token.kind == ")":
-            self.close_paren(token)
+    def operator(self, index: int) -> bool:
+        """Handle ')' or ',' after a complete operand; return whether an operand must follow."""
+        kind = self.tokens.kinds[index]
+        if kind == ")":
+            self.close_paren(index)
             return False
-        if token.kind == ",":
-            self.pop_until_paren(token, "',' outside a function call")
-            if self.stack[-1].kind != "call":
-                raise self.error("',' outside a function call", token.column)
+        if kind == ",":
+            self.pop_until_paren(index, "',' outside a function call")
+            if self.stack[-1][1] is None:
+                raise self.error("',' outside a function call", index)
             self.arg_counts[-1] += 1
             return True
-        raise self.error(f"expected an operator before {_describe(token)}", token.column)
+        raise self.error(f"expected an operator before {self.describe(index)}", index)
 
-    def binary(self, token: Token) -> None:
-        op = INFIX[token.text]
+    def describe(self, index: int) -> str:
+        if self.tokens.kinds[index] == "end":
+            return "the end of the expression"
+        return repr(self.tokens.texts[index])
+
+    def binary(self, op: Op, index: int) -> None:
         precedence, right_assoc = op.precedence, op.grouping == "right"
-        while self.stack and self.stack[-1].kind in ("binary", "prefix"):
-            top = self.stack[-1].precedence
+        stack = self.stack
+        while stack:
+            top = stack[-1][0]
             if top < precedence or (right_assoc and top == precedence):
-                break
-            self.reduce(self.stack.pop())
-        self.stack.append(_Frame("binary", op.name, token.column, precedence))
+                break  # a parenthesis or call (_GROUP) always stops here
+            self.reduce(stack.pop()[1])
+        stack.append((precedence, op, index))
 
-    def pop_until_paren(self, token: Token, message: str) -> None:
-        while self.stack and self.stack[-1].kind in ("binary", "prefix"):
-            self.reduce(self.stack.pop())
-        if not self.stack:
-            raise self.error(message, token.column)
+    def pop_until_paren(self, index: int, message: str) -> None:
+        stack = self.stack
+        while stack and stack[-1][0] != _GROUP:
+            self.reduce(stack.pop()[1])
+        if not stack:
+            raise self.error(message, index)
 
-    def close_paren(self, token: Token) -> None:
-        self.pop_until_paren(token, f"unmatched {token.text!r}")
-        frame = self.stack.pop()
-        if frame.kind == "call":
+    def close_paren(self, index: int) -> None:
+        self.pop_until_paren(index, f"unmatched {self.tokens.texts[index]!r}")
+        _, op, opened_at = self.stack.pop()
+        if op is not None:  # a function call
             count = self.arg_counts.pop()
-            arity = OPS[frame.name].arity
-            if count != arity:
-                plural = "argument" if arity == 1 else "arguments"
-                raise self.error(f"{frame.name} takes {arity} {plural}, got {count}", frame.column)
-            self.reduce(frame)
+            if count != op.arity:
+                plural = "argument" if op.arity == 1 else "arguments"
+                raise self.error(f"{op.name} takes {op.arity} {plural}, got {count}", opened_at)
+            self.reduce(op)
 
-    def reduce(self, frame: _Frame) -> None:
-        arity = OPS[frame.name].arity
-        args = self.operands[-arity:]
-        del self.operands[-arity:]
-        self.operands.append(self.builder.apply(frame.name, *args))
+    def reduce(self, op: Op | None) -> None:
+        assert op is not None  # parentheses are never reduced
+        operands = self.operands
+        if op.arity == 2:  # the common case, without slicing
+            right = operands.pop()
+            operands[-1] = self.builder.apply(op, operands[-1], right)
+            return
+        args = operands[-op.arity :]
+        del operands[-op.arity :]
+        operands.append(self.builder.apply(op, *args))
 
-    def finish(self, token: Token) -> int:
+    def finish(self) -> int:
         while self.stack:
-            frame = self.stack.pop()
-            if frame.kind in ("paren", "call"):
-                raise self.error("'(' is never closed", frame.column)
-            self.reduce(frame)
+            precedence, op, opened_at = self.stack.pop()
+            if precedence == _GROUP:  # a parenthesis or call
+                raise self.error("'(' is never closed", opened_at)
+            self.reduce(op)
         return self.operands[-1]
-
-
-def _describe(token: Token) -> str:
-    return "the end of the expression" if token.kind == "end" else repr(token.text)
-
-
-def _expected_operand(token: Token, previous: Token | None) -> str:
-    if token.kind == "end":
-        return "unexpected end of the expression" if previous else "the expression is empty"
-    return f"expected a number, a variable or '(' but found {token.text!r}"
 
 
 class Head(NamedTuple):
@@ -522,9 +622,9 @@ def parse(
     body = text if head is None else " " * head.body + text[head.body :]
     chosen = detect_syntax(body) if syntax == "auto" else syntax
     if chosen == "latex":
-        parser = _Parser(body, lex_latex(body), _IMPLICIT_LATEX, head)
+        parser = _Parser(_LatexTokens(body), _IMPLICIT_LATEX, head)
     else:
-        parser = _Parser(body, lex_plain(body), _IMPLICIT_PLAIN, head)
+        parser = _Parser(_PlainTokens(body), _IMPLICIT_PLAIN, head)
     try:
         output = parser.parse()
     except ParseError as error:
