@@ -96,12 +96,14 @@ def test_the_right_answers_score_full_marks(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["A", "B", "C"])
-def test_the_worked_solution_of_explain_scores_full_marks(key: str) -> None:
+@pytest.mark.parametrize("form", ["text", "markdown"])
+def test_the_worked_solution_of_explain_scores_full_marks(key: str, form: str) -> None:
     expression = SHEET_EXPRESSIONS[key]
-    text = explain(chainrule.parse(expression).evaluate(SHEET_VALUES))
+    text = explain(chainrule.parse(expression).evaluate(SHEET_VALUES), form)  # type: ignore[arg-type]
     report = check(expression, SHEET_VALUES, text)
     assert {line.verdict for line in report.lines} == {"correct"}
     assert report.score == report.max_score and report.exit_status == 0
+    assert len(report.lines) >= 2 * report.max_score - 8  # every equation was read
 
 
 # (sheet expression, {right line: the learner's line}, the mistake named, the carried lines):

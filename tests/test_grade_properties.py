@@ -78,8 +78,10 @@ def exercises(draw: st.DrawFn, ops: list[str], max_ops: int = 6) -> Exercise:
     return Exercise(graph, {n: point[n] for n in graph.inputs})
 
 
-def _assert_full_marks(exercise: Exercise, symbolic: bool) -> None:
-    text = explain(exercise.graph.evaluate(exercise.point), symbolic=symbolic)
+def _assert_full_marks(exercise: Exercise, symbolic: bool, markdown: bool = False) -> None:
+    result = exercise.graph.evaluate(exercise.point)
+    text = explain(result, "markdown", symbolic=symbolic) if markdown else explain(
+        result, symbolic=symbolic)  # fmt: skip
     report = check(exercise.graph, exercise.point, text)
     wrong = [(line.text, line.verdict, line.message) for line in report.lines
              if line.verdict != "correct"]  # fmt: skip
@@ -99,6 +101,21 @@ def test_the_worked_solution_with_closed_forms_scores_full_marks(exercise: Exerc
 @given(exercise=exercises(ALL))
 def test_the_worked_solution_scores_full_marks(exercise: Exercise) -> None:
     _assert_full_marks(exercise, symbolic=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(exercise=exercises(ALL))
+def test_the_markdown_worked_solution_scores_full_marks(exercise: Exercise) -> None:
+    _assert_full_marks(exercise, symbolic=False, markdown=True)
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(exercise=exercises(SMOOTH, max_ops=5))
+def test_the_markdown_worked_solution_with_closed_forms_scores_full_marks(
+    exercise: Exercise,
+) -> None:
+    _assert_full_marks(exercise, symbolic=True, markdown=True)
 
 
 # ---------------------------------------------------------------- one number changed

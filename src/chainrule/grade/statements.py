@@ -31,6 +31,7 @@ from chainrule.core.graph import Graph, Node
 from chainrule.core.ops import CONSTANTS, FUNCTIONS
 from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, ParseError
+from chainrule.grade.markdown import math_line
 
 StatementKind = Literal["definition", "value", "derivative"]
 SeemsKind = Literal["definition", "value", "gradient"]  # of a line that cannot be read
@@ -53,6 +54,8 @@ _PRODUCT_OF_PARENTHESES = re.compile(r"\)\s*\(")
 _LN = re.compile(r"(?<![A-Za-z0-9_])ln(?=\s*\()")
 _DEFINED = re.compile(rf"\s*({_NAME})\s*=")
 _CALL = re.compile(rf"({_NAME})\s*\(")
+# "3. Local derivatives (...)", "#### 3. Local derivatives", "(iv) Backward pass", "Local:"
+_HEADING = re.compile(r"\s*(?:#+\s|\d+\.\s|\([ivx]+\)\s|[^=]*:\s*\Z)")
 _SYMPY_NAMES = re.compile(r"(?<![A-Za-z0-9_])(Max|Min|Abs)(?=\s*\()")  # sympy's spelling
 
 
@@ -211,7 +214,7 @@ class Statement:
     name: str  # the variable defined or valued, or the numerator of a derivative
     parts: tuple[Part, ...]  # the sides after the first "=", in order
     by: str | None = None  # the denominator of a derivative
-    section: str = ""  # the last line without "=" above it: a heading, if any
+    section: str = ""  # the last heading above it, if any
 
     @property
     def value_part(self) -> Part | None:
@@ -289,7 +292,8 @@ def read_line(
     ``=``, or prose with a colon before it).
 
     ``variables``: the names the file defines (so that a variable may be called ``e``);
-    ``section``: the heading above it (a derivative under "Local derivatives" is local).
+    ``section``: the heading above it (a derivative under "Local derivatives" is local):
+    a line without ``=`` that is numbered, a Markdown heading, or ends with a colon.
     """
     text = _strip_comment(raw)
     if "=" not in text:
@@ -337,6 +341,7 @@ def read(text: str) -> list[Statement | Unreadable | Skipped]:
         raise ChainruleError(
             f"the answer file has {len(lines):,} lines; the limit is {MAX_LINES:,}"
         )
+    lines = _as_hand_written(lines)
     defined = {match[1] for raw in lines if (match := _DEFINED.match(_strip_comment(raw)))}
     shadowing = defined & set(CONSTANTS)
     found: list[Statement | Unreadable | Skipped] = []
@@ -345,6 +350,29 @@ def read(text: str) -> list[Statement | Unreadable | Skipped]:
         statement = read_line(number, raw, shadowing, section)
         if statement is not None:
             found.append(statement)
-        elif _strip_comment(raw).strip():
-            section = _strip_comment(raw).strip()
+        elif _HEADING.match(raw):  # raw: a Markdown heading starts like a comment
+            section = raw.strip()
     return found
+
+
+def _as_hand_written(lines: list[str]) -> list[str]:
+    """Markdown (a worked solution in ``- $...$`` items) as the notation typed by hand.
+
+    A math item becomes its equation; other lines with ``$`` math, tables and fenced
+    blocks are prose (notes); a file without any math item is left as it is.
+    """
+    converted = [math_line(line) for line in lines]
+    if not any(line is not None for line in converted):
+        return lines
+    out: list[str] = []
+    fenced = False
+    for line, equation in zip(lines, converted, strict=True):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if equation is not None and not fenced:
+            out.append(equation)
+        elif fenced or "$" in line or line.lstrip().startswith(("|", "```")):
+            out.append(line.replace("=", "≡"))  # a note, still a heading for what follows
+        else:
+            out.append(line)
+    return out
