@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
@@ -20,10 +21,10 @@ from chainrule.tensor import Tensor, no_grad
 
 # A small run: 2,000 training images, 500 validation and 500 test images.
 SMALL = ["--preset", "mlp", "--engine", "chainrule", "--hidden", "32", "--limit-train", "2000"]
-SMALL += ["--val-size", "500", "--limit-eval", "500", "--quiet"]
+SMALL += ["--val-size", "500", "--limit-eval", "500", "--threads", "1", "--quiet"]
 SMALL_CONFIG = replace(
     PRESETS["mlp"], engine="chainrule", hidden=(32,), limit_train=2000, val_size=500,
-    limit_eval=500,
+    limit_eval=500, threads=1,
 )  # fmt: skip
 
 
@@ -45,6 +46,7 @@ def test_cli_trains_writes_npz_checkpoints_and_metrics(
     assert model_weights(arrays)["1.weight"].shape == (784, 32)
 
 
+@pytest.mark.slow  # evaluates the whole test split and draws its two pictures
 def test_evaluate_and_predict_accept_npz_checkpoints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,7 +80,9 @@ def test_resume_after_an_epoch_ends_with_identical_weights(tmp_path: Path) -> No
     config = replace(SMALL_CONFIG, epochs=2, dropout=0.2)
     train(config, tmp_path / "straight", progress=False)
     stopped = EngineTrainer(config, tmp_path / "cut", progress=False)
-    stopped.run_epoch(1)  # writes last.npz after epoch 1, then the process "dies"
+    # train() limits BLAS to config.threads; by hand, so must the test (threads change rounding)
+    with threadpool_limits(limits=config.threads, user_api="blas"):
+        stopped.run_epoch(1)  # writes last.npz after epoch 1, then the process "dies"
     with pytest.raises(ChainruleError, match="already holds a run"):
         train(config, tmp_path / "cut", progress=False)
     with pytest.raises(ChainruleError, match="other settings"):

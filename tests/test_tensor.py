@@ -369,8 +369,20 @@ def torch_mlp_from(net: nn.Sequential) -> torch.nn.Sequential:
     return torch.nn.Sequential(*layers)
 
 
+@pytest.fixture
+def one_thread() -> Any:
+    """numpy's BLAS and torch on one thread: two threads on two busy cores crawl (10x)."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
-def test_200_training_steps_match_pytorch_to_1e_5(kind: str) -> None:
+def test_200_training_steps_match_pytorch_to_1e_5(kind: str, one_thread: None) -> None:
     """Same initial weights, same batches, float64: the weights after 200 steps agree."""
     from chainrule.mnist.data import load_mnist
 
