@@ -7,15 +7,10 @@ input start from a copy of its cache, so only what the change touches runs again
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
-import select
 import shutil
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +37,6 @@ from chainrule.report.document import (
     to_json,
 )
 from chainrule.report.parts import Part, PartOutput, run_parts
-from chainrule.report.pdf import find_browser, headless_arguments
 from chainrule.report.progress import Progress
 
 SECTIONS = ("sec-1-1", "sec-1-2", "sec-1-3", "sec-1-4")
@@ -329,111 +323,7 @@ def test_without_a_browser_the_pdf_is_skipped_with_a_warning(
 # ------------------------------------------------------------------ a real browser
 
 
-class Browser:
-    """Headless Chromium driven over ``--remote-debugging-pipe`` (no network port)."""
-
-    def __init__(self, profile: Path) -> None:
-        to_browser_read, self._to_browser = os.pipe()
-        self._from_browser, from_browser_write = os.pipe()
-
-        def wire_pipes() -> None:  # fd 3: commands in, fd 4: answers out
-            commands, answers = os.dup(to_browser_read), os.dup(from_browser_write)
-            os.dup2(commands, 3)
-            os.dup2(answers, 4)
-
-        command = [*headless_arguments(find_browser(), profile), "--remote-debugging-pipe",
-                   "--window-size=1100,1500", "about:blank"]
-        self.process = subprocess.Popen(command, pass_fds=(3, 4), preexec_fn=wire_pipes,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_browser_read)
-        os.close(from_browser_write)
-        self._buffer = b""
-        self._next = 0
-        self.events: list[dict[str, Any]] = []
-        self.session: str | None = None
-
-    def _read_message(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buffer:
-            ready, _, _ = select.select([self._from_browser], [], [], deadline - time.monotonic())
-            assert ready, "the browser did not answer in time"
-            chunk = os.read(self._from_browser, 1 << 20)
-            assert chunk, "the browser closed the pipe"
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        parsed: dict[str, Any] = json.loads(message)
-        return parsed
-
-    def send(self, method: str, timeout: float = 60, **params: Any) -> dict[str, Any]:
-        self._next += 1
-        message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
-        if self.session and not method.startswith("Target."):
-            message["sessionId"] = self.session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self._read_message(deadline)
-            if answer.get("id") == self._next:
-                assert "error" not in answer, answer
-                result: dict[str, Any] = answer["result"]
-                return result
-            self.events.append(answer)
-
-    def wait_for(self, event: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(e.get("method") == event for e in self.events):
-            self.events.append(self._read_message(deadline))
-
-    def open(self, url: str) -> None:
-        target = self.send("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)[
-            "sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride", width=1100, height=1500,
-                  deviceScaleFactor=1, mobile=False)
-        self.send("Page.navigate", url=url)
-        self.wait_for("Page.loadEventFired")
-
-    def evaluate(self, expression: str) -> Any:
-        answer = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
-        assert "exceptionDetails" not in answer, answer
-        return answer["result"]["value"]
-
-    def errors(self) -> list[str]:
-        found = []
-        for event in self.events:
-            params = event.get("params", {})
-            if event.get("method") == "Runtime.exceptionThrown":
-                found.append(str(params["exceptionDetails"]))
-            elif event.get("method") == "Runtime.consoleAPICalled" and params["type"] == "error":
-                found.append(str(params["args"]))
-            elif event.get("method") == "Log.entryAdded" and params["entry"]["level"] == "error":
-                found.append(params["entry"]["text"])
-        return found
-
-    def close(self) -> None:
-        self.session = None
-        try:  # politely first, so that the browser takes its helper processes down with it
-            os.write(self._to_browser, json.dumps({"id": 0, "method": "Browser.close"}).encode()
-                     + b"\0")
-            self.process.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait(timeout=30)
-        os.close(self._to_browser)
-        os.close(self._from_browser)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    driven = Browser(tmp_path / "profile")
-    try:
-        yield driven
-    finally:
-        driven.close()
-
-
-PAGE_CHECK = """(() => {
+PAGE_CHECK = """() => {
   const images = [...document.images];
   return {
     images: images.length,
@@ -443,23 +333,22 @@ PAGE_CHECK = """(() => {
     text: document.body.innerText.length,
     width: document.documentElement.scrollWidth,
   };
-})()"""
+}"""
 
 
 @pytest.mark.slow
 @needs_browser
-def test_the_page_in_chromium(report: Path, browser: Browser, tmp_path: Path) -> None:
-    browser.open((report / "index.html").as_uri())
-    page = browser.evaluate(PAGE_CHECK)
-    assert browser.errors() == []
-    assert page["broken"] == [] and page["images"] > 100  # typeset math is images
-    assert page["svgs"] >= 10  # graphs and plots inline
-    assert set(SECTIONS + PARTS_IN_PAGE) <= set(page["ids"])
-    assert len(page["ids"]) == len(set(page["ids"]))  # inline SVGs and headings never clash
-    assert page["width"] <= 1100  # nothing wider than the window
-    shot = browser.send("Page.captureScreenshot", format="png")["data"]
+def test_the_page_in_chromium(report: Path, page: Any, tmp_path: Path) -> None:
+    page.goto((report / "index.html").as_uri(), wait_until="load")
+    found = page.evaluate(PAGE_CHECK)
+    assert page.console_errors == []
+    assert found["broken"] == [] and found["images"] > 100  # typeset math is images
+    assert found["svgs"] >= 10  # graphs and plots inline
+    assert set(SECTIONS + PARTS_IN_PAGE) <= set(found["ids"])
+    assert len(found["ids"]) == len(set(found["ids"]))  # inline SVGs and headings never clash
+    assert found["width"] <= 1100  # nothing wider than the window
     picture = tmp_path / "page.png"
-    picture.write_bytes(base64.b64decode(shot))
+    page.screenshot(path=str(picture))
     assert picture.stat().st_size > 20_000  # a page with content, not a blank one
 
 

@@ -36,7 +36,7 @@ import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,12 +82,15 @@ class Prediction:
 # ---------------------------------------------------------------- decoding
 
 
-def open_image(path: str | os.PathLike[str]) -> Image.Image:
+def open_image(path: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> Image.Image:
     """Decode an image file (EXIF rotation applied); one-line errors name the file.
 
-    Photos up to Pillow's hard limit (about 179 megapixels) are accepted; JPEGs are
-    decoded directly at a reduced size, so even those need little memory.
+    ``path`` may also be an open binary file (an upload); ``name`` then says what
+    the messages call it. Photos up to Pillow's hard limit (about 179 megapixels)
+    are accepted; JPEGs are decoded directly at a reduced size, so even those need
+    little memory.
     """
+    shown = name if name is not None else path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -97,15 +100,15 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
                 image.load()
                 return image
     except FileNotFoundError:
-        raise ChainruleError(f"{path}: no such file") from None
+        raise ChainruleError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise ChainruleError(f"{path}: is a directory, not an image") from None
+        raise ChainruleError(f"{shown}: is a directory, not an image") from None
     except UnidentifiedImageError:
-        raise ChainruleError(f"{path}: not an image PIL can read (PNG, JPEG, ...)") from None
+        raise ChainruleError(f"{shown}: not an image PIL can read (PNG, JPEG, ...)") from None
     except Image.DecompressionBombError:
-        raise ChainruleError(f"{path}: image too large to decode safely") from None
+        raise ChainruleError(f"{shown}: image too large to decode safely") from None
     except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
-        raise ChainruleError(f"{path}: corrupt image ({error})") from None
+        raise ChainruleError(f"{shown}: corrupt image ({error})") from None
 
 
 def eight_bit(image: Image.Image) -> Image.Image:

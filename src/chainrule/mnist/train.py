@@ -24,7 +24,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,11 +337,17 @@ class Trainer:
     """One run: data, model, optimizer, schedule; trains epoch by epoch, saving on rank 0."""
 
     def __init__(
-        self, config: TrainConfig, out_dir: Path | None, progress: bool, dist: Distributed
+        self,
+        config: TrainConfig,
+        out_dir: Path | None,
+        progress: bool,
+        dist: Distributed,
+        on_progress: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
         self.out_dir = out_dir
         self.progress = progress and dist.is_main
+        self.on_progress = on_progress if dist.is_main else None
         self.dist = dist
         self.device = resolve_device(config.device)
         if dist.enabled and self.device.type == "cuda":  # one GPU per process
@@ -620,6 +626,8 @@ class EpochLog:
         self.last_total, self.last_step = total, step
         if self.bar is not None:
             self._update_bar(step)
+        if self.trainer.on_progress is not None:
+            self.trainer.on_progress(point / self.trainer.config.epochs)
 
     def _progress_bar(self) -> Any:
         if not self.trainer.progress or not sys.stderr.isatty():
@@ -654,18 +662,21 @@ def train(
     *,
     progress: bool = True,
     resume: bool = False,
+    on_progress: Callable[[float], None] | None = None,
 ) -> TrainResult:
     """Train ``config``; write checkpoints and metrics to ``out_dir`` when given.
 
     ``progress`` shows a bar (on a terminal) and prints a line per epoch;
-    ``resume`` continues the run saved in ``out_dir/last.pt``. Under torchrun
-    every process calls this; only rank 0 prints and writes.
+    ``resume`` continues the run saved in ``out_dir/last.pt``; ``on_progress``
+    is called every few steps with the fraction of training done (0..1], e.g. to
+    show it on a web page. Under torchrun every process calls this; only rank 0
+    prints, writes and reports progress.
     """
     started = time.perf_counter()
     config = validate(config)
     dist = Distributed.from_env()
     try:
-        return _run(config, out_dir, progress, resume, dist, started)
+        return _run(config, out_dir, progress, resume, dist, started, on_progress)
     finally:
         dist.close()
 
@@ -677,6 +688,7 @@ def _run(
     resume: bool,
     dist: Distributed,
     started: float,
+    on_progress: Callable[[float], None] | None = None,
 ) -> TrainResult:
     out_dir = Path(out_dir) if out_dir is not None else None
     last = out_dir / "last.pt" if out_dir is not None else None
@@ -686,7 +698,7 @@ def _run(
         raise ChainruleError(
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
-    trainer = Trainer(config, out_dir, progress, dist)
+    trainer = Trainer(config, out_dir, progress, dist, on_progress)
     done = trainer.restore(last) if resume and last is not None else 0
     say = print if progress and dist.is_main else _silent
     if done:
