@@ -131,9 +131,13 @@ def running(settings: Any) -> Iterator[str]:
         thread.join(timeout=60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (the system's: browsers cannot be downloaded here)."""
+    """Headless Chromium (the system's: browsers cannot be downloaded here).
+
+    One per module: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and other tests call ``asyncio.run``.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -17,11 +17,12 @@ read an answer nor, since the API takes only ``application/json`` and image
 types (never a form's), send one without a refused pre-flight; bodies over
 :data:`JSON_LIMIT` (images :data:`IMAGE_LIMIT`) get 413 before they are read.
 
->>> from starlette.testclient import TestClient
->>> with TestClient(create_app(Settings(workers=1)), base_url="http://127.0.0.1:8000") as web:
-...     answer = web.post("/api/graph", content="x*x", headers={"content-type": "text/plain"})
->>> answer.status_code, answer.json()
-(415, {'error': 'send the body as JSON with Content-Type: application/json', 'column': None})
+>>> settings = Settings(port=8000)
+>>> settings.url, sorted(settings.allowed_hosts())
+('http://127.0.0.1:8000/', ['127.0.0.1:8000', '[::1]:8000', 'localhost:8000'])
+>>> SameOrigin(create_app(settings), settings.allowed_hosts()).refusal(
+...     "/api/graph", {"host": "127.0.0.1:8000", "origin": "http://evil.example"})
+"cross-origin requests are refused (Origin 'http://evil.example')"
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 These run in the worker processes of :mod:`chainrule.serve.workers` (never on the
 server's event loop), and reuse what the command line does: ``/api/graph`` is
-``chainrule graph --format json`` (:meth:`Result.to_dict`) plus the picture of
+``chainrule graph --format json`` (:func:`chainrule.show.tables.document`) plus the picture of
 :func:`chainrule.show.render.render` and the worked solution of
 :func:`chainrule.show.explain.explain`; ``/api/chain`` is ``chainrule chain
 --format json``; ``/api/predict`` is ``chainrule mnist predict``'s preprocessing
@@ -40,7 +40,9 @@ from chainrule.serve.bodies import (
     text_field,
 )
 from chainrule.show import explain as worked
-from chainrule.show.render import picture, render
+from chainrule.show.picture import picture
+from chainrule.show.render import render
+from chainrule.show.tables import document as graph_json
 
 if TYPE_CHECKING:
     from torch import nn
@@ -90,7 +92,7 @@ def graph_document(body: dict[str, Any]) -> dict[str, Any]:
     result = evaluate_request(body, graph)
     form = choice_field(body, "explain", worked.FORMATS, "text")
     symbolic = bool_field(body, "symbolic", False)
-    document = result.to_dict()
+    document = graph_json(result)
     document["defaulted"] = [name for name in graph.inputs if name not in body.get("at", {})]
     document["svg"] = render(graph, result, "svg", engine="builtin")
     document["explanation"] = worked.explain(result, form, symbolic=symbolic)
