@@ -119,9 +119,9 @@ def edit_to_update(url: str, edits: int) -> list[float]:
         for edit in range(edits):
             field.fill(f"{2 + (edit + 1) / 100:g}")
             page.wait_for_function(
-                f"performance.getEntriesByName('edit-to-update').length >= {edit + 1}")
+                "n => performance.getEntriesByName('edit-to-update').length >= n", arg=edit + 1)
         durations: list[float] = page.evaluate(
-            "performance.getEntriesByName('edit-to-update').map(m => m.duration)")
+            "() => performance.getEntriesByName('edit-to-update').map(m => m.duration)")
         browser.close()
     return durations
 

@@ -474,3 +474,14 @@ def test_serve_command_errors_are_one_line(
         capsys.readouterr()
         assert main(["serve", "--port", str(port)]) == 2
         assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_the_listening_socket_is_tcp_so_answers_are_not_delayed() -> None:
+    """asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; without it each answer
+    waited ~40 ms for the client's delayed ACK (measured: 44 ms -> 0.6 ms per request)."""
+    import socket
+
+    from chainrule.commands.serve import listen
+
+    with contextlib.closing(listen("127.0.0.1", 0)) as bound:
+        assert bound.proto == socket.IPPROTO_TCP and bound.type == socket.SOCK_STREAM

@@ -19,6 +19,7 @@ from chainrule import parse
 from chainrule.serve.handlers import walkthrough
 from chainrule.sheet import SHEET_EXPRESSIONS, SHEET_VALUES
 from chainrule.vanishing.chain import analyse
+from conftest import one_digit_png
 
 pytestmark = pytest.mark.slow
 
@@ -211,4 +212,8 @@ def test_draw_a_digit_and_read_the_prediction(page: Any, server: str, tmp_path: 
     shot(page, "digit", tmp_path)
     page.get_by_test_id("digit-clear").click()
     assert text(page, "prediction") == "–"
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(one_digit_png("1", size=400))
+    page.get_by_test_id("digit-upload").set_input_files(str(photo))
+    page.get_by_test_id("prediction").filter(has_text="1").wait_for(timeout=60_000)
     assert page.console_errors == []

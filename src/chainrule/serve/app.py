@@ -139,7 +139,7 @@ def media_type(request: Request) -> str:
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, or 413 as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the body is larger than {limit // 1024} KiB")
     chunks, size = [], 0
     async for chunk in request.stream():
