@@ -152,11 +152,12 @@ def check_document(body: dict[str, Any]) -> dict[str, Any]:
 
 def chain_document(body: dict[str, Any]) -> dict[str, Any]:
     """``chainrule chain --format json`` for ``weights``, ``x`` and ``activation``."""
-    from chainrule.vanishing.chain import ACTIVATIONS, analyse
+    from chainrule.vanishing.activations import NAMES
+    from chainrule.vanishing.chain import analyse
 
     weights = number_list(body, "weights")
     x = number_field(body, "x", 0.5)
-    activation = choice_field(body, "activation", ACTIVATIONS, "sigmoid")
+    activation = choice_field(body, "activation", NAMES, "sigmoid")
     analysis = analyse(weights, x, activation)
     document: dict[str, Any] = analysis.to_dict()
     return document
@@ -219,7 +220,9 @@ TASKS: dict[str, Callable[[Any], Any]] = {
 def warm_up() -> None:
     """Import and cache what the first requests need, so that they are fast too."""
     graph_document({"expression": "sqrt(a + b) * log(a) + sigmoid(b) / a", "at": {"a": 2}})
-    for activation in ("sigmoid", "tanh", "relu"):
+    from chainrule.vanishing.activations import NAMES
+
+    for activation in NAMES:
         chain_document({"weights": [1.0, 2.0], "x": 0.5, "activation": activation})
 
 

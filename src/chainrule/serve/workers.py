@@ -175,7 +175,7 @@ class WorkerPool:
     def _replace(self, worker: Worker) -> None:
         """Stop a worker whose state is unknown (over budget, cancelled, dead)."""
         self.workers.discard(worker)
-        worker.stop()
+        self.threads.submit(worker.stop)  # killing and reaping it must not block the loop
         self.replaced += 1
         if not self.closed:
             self._start_one()

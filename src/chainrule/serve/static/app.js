@@ -192,9 +192,8 @@ function parseSvg(text) {
   return document.importNode(svg, true);
 }
 
-function numberText(value) {
-  return typeof value === "number" ? String(value) : String(value); // "nan", "inf" as sent
-}
+// JSON numbers as JavaScript writes them (shortest round trip); "nan" and "inf" as sent.
+const numberText = (value) => String(value);
 
 function drawGraph(answer) {
   state.graph = answer;
