@@ -14,7 +14,10 @@ from collections.abc import Iterable
 from importlib import import_module
 from types import ModuleType
 
-NAMES = ("graph", "check", "demo", "mnist", "chain", "gradients", "report", "exercise", "handin", "serve")
+NAMES = (
+    "graph", "check", "demo", "mnist", "chain", "gradients", "report", "exercise", "handin",
+    "serve",
+)
 """Every subcommand, in the order ``chainrule --help`` lists them; ``NAME`` is the
 module ``chainrule.commands.NAME``."""
 
