@@ -106,6 +106,20 @@ def test_the_worked_solution_of_explain_scores_full_marks(key: str, form: str) -
     assert len(report.lines) >= 2 * report.max_score - 8  # every equation was read
 
 
+def test_sympys_max_of_three_arguments_is_not_graded_rather_than_unreadable() -> None:
+    """sympy merges max(max(a, b), c) into Max(a, b, c) in the worked solution's closed forms."""
+    graph = chainrule.parse("max(max(a, b), c)*a")
+    text = explain(graph.evaluate(a=3, b=1, c=2))
+    assert "Max(a, b, c)" in text
+    report = check("max(max(a, b), c)*a", {"a": 3, "b": 1, "c": 2}, text)
+    assert report.score == report.max_score and report.exit_status == 0
+    assert any("Max(a, b, c)" in line for _, line, _ in report.skipped)
+    alone = check("max(max(a, b), c)", {"a": 3, "b": 1, "c": 2},
+                  "v1 = max(a, b)\nv2 = max(v1, c)\n∂v2/∂a = Max(a, b, c) - 2")
+    assert [why for _, _, why in alone.skipped] == [
+        "not graded: max of 3 arguments (chainrule's max takes 2)"]
+
+
 # (sheet expression, {right line: the learner's line}, the mistake named, the carried lines):
 # the first replacement is the mistake, the others what a learner carrying on from it writes.
 PLANTED = [

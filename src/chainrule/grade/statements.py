@@ -281,8 +281,34 @@ def _first_unreadable(
         unknown = [name for name in _CALL.findall(part.text) if name not in FUNCTIONS]
         if unknown:
             return Skipped(line, text, f"not graded: {unknown[0]} is no operation of chainrule")
+        for name, count in _call_arities(part.text):
+            if name in FUNCTIONS and count != FUNCTIONS[name].arity:
+                return Skipped(line, text, f"not graded: {name} of {count} arguments "
+                               f"(chainrule's {name} takes {FUNCTIONS[name].arity})")
         return Unreadable(line, text, part.error.message, part.error.column)
     return None
+
+
+def _call_arities(text: str) -> list[tuple[str, int]]:
+    """Each function call's name and number of arguments (sympy writes ``Max(a, b, c)``).
+
+    >>> _call_arities("max(a, max(b, c)) + f(g(x), y, z)")
+    [('max', 2), ('max', 2), ('f', 3), ('g', 1)]
+    """
+    calls = []
+    for match in _CALL.finditer(text):
+        depth, count = 0, 1
+        for char in text[match.end() :]:
+            if char == "(":
+                depth += 1
+            elif char == ")" and depth == 0:
+                break
+            elif char == ")":
+                depth -= 1
+            elif char == "," and depth == 0:
+                count += 1
+        calls.append((match.group(1), count))
+    return calls
 
 
 def read_line(
