@@ -146,8 +146,10 @@ def w2(rec: Recorder, sizes: tuple[int, ...] = (32, 48, 48, 1), samples: int = 1
 WORKLOADS = {"W1 sum of products": w1, "W2 MLP 32-48-48-1 x13": w2}
 
 
-def run_chainrule(workload: Callable[[Recorder], Any]) -> tuple[float, float, float, int]:
-    build_start = time.perf_counter()
+def build_chainrule(
+    workload: Callable[[Recorder], Any],
+) -> tuple[chainrule.Graph, dict[str, float]]:
+    """The workload's graph, compiled by one evaluation, and its input values."""
     builder = GraphBuilder()
     values: dict[str, float] = {}
 
@@ -159,6 +161,12 @@ def run_chainrule(workload: Callable[[Recorder], Any]) -> tuple[float, float, fl
            for name in ("add", "mul", "sub", "relu")}
     graph = builder.build(workload(Recorder(leaf, ops)))
     graph.evaluate(values)  # compile once, as a user evaluating a graph repeatedly would
+    return graph, values
+
+
+def run_chainrule(workload: Callable[[Recorder], Any]) -> tuple[float, float, float, int]:
+    build_start = time.perf_counter()
+    graph, values = build_chainrule(workload)
     build = time.perf_counter() - build_start
     start = time.perf_counter()
     result = graph.evaluate(values, gradients=False)
@@ -226,6 +234,27 @@ def bench_engines(repeat: int) -> None:
             print(f"| {label} | {engine} | {ops_count:,} | {build * 1e3:.0f} | "
                   f"{forward * 1e3:.1f} | {backward * 1e3:.1f} | {per_op[engine]:.2f} | "
                   f"{ratio:.1f}× | {total:.2f} |")
+
+
+def bench_full_call(repeat: int) -> None:
+    """What a user pays: the whole ``graph.evaluate(**values)`` against the closure engine."""
+    print("\nThe whole call a user makes, `graph.evaluate(**values)` (input checks, forward "
+          "and backward passes, finiteness checks, the Result), against the micrograd-style "
+          f"engine's forward + backward; interleaved, median of {repeat}:\n")
+    print("| workload | ops | chainrule evaluate(**values) µs/op | micrograd-style µs/op "
+          "| micrograd-style / chainrule |")
+    print("|---|---|---|---|---|")
+    for label, workload in WORKLOADS.items():
+        graph, values = build_chainrule(workload)
+        ours, theirs = [], []
+        for _ in range(repeat):
+            ours.append(_timed(lambda: graph.evaluate(**values)))  # noqa: B023
+            _, forward, backward, _ = run_micrograd(workload)
+            theirs.append(forward + backward)
+        ops_count = len(graph.equations)
+        us_ours, us_theirs = (statistics.median(t) / ops_count * 1e6 for t in (ours, theirs))
+        print(f"| {label} | {ops_count:,} | {us_ours:.2f} | {us_theirs:.2f} | "
+              f"{us_theirs / us_ours:.1f}× |")
 
 
 def expression_b_numpy(a: Any, b: Any, c: Any, d: Any) -> tuple[Any, dict[str, Any]]:
@@ -313,6 +342,7 @@ def main() -> None:
         _time_variant(args.time_variant, args.repeat)
         return
     bench_engines(args.repeat)
+    bench_full_call(args.repeat)
     bench_vectorized(args.repeat)
     bench_vectorized_alone(args.repeat)
     bench_parse(args.repeat)

@@ -87,3 +87,12 @@ def test_a_fractional_power_at_zero_is_still_refused() -> None:
     # sqrt's slope at 0 is infinite: x^0.5 keeps its error, only y = 0 is exact.
     assert main(["graph", "x^0.5", "--at", "x=0"]) == 2
     assert main(["graph", "x^0", "--at", "x=0"]) == 0
+
+
+@pytest.mark.parametrize("points", [2.0, np.array([2.0, -1.0])], ids=["float", "array"])
+def test_an_input_that_is_the_output_has_gradient_one_and_an_unused_one_zero(
+    points: object,
+) -> None:
+    assert parse("x").evaluate(x=points).gradients["x"] == pytest.approx(1.0)
+    gradients = parse("f(w, x) = 2*x").evaluate(w=points, x=points).gradients
+    assert gradients["w"] == pytest.approx(0.0) and gradients["x"] == pytest.approx(2.0)

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from chainrule.core import hooks
 from chainrule.core.backends import MathBackend, ScalarMath, numpy_math
@@ -77,6 +77,9 @@ class Program:
     input_index: dict[str, int]
     constants: list[tuple[int, float]]
     kinks: list[int]  # node indices of operations that have a kink
+    blank: list[Any]  # one value per node: the constants' values, None elsewhere
+    # inputs that neither an operation takes nor are the output (f(w, x) = 2*x keeps w)
+    unused_inputs: list[int]
 
     @staticmethod
     def of(graph: Graph) -> Program:
@@ -97,17 +100,27 @@ class Program:
             derivatives = tuple(
                 None if constant[arg] else d for arg, d in zip(args, op.derivatives, strict=True)
             )
-            a, b = args[0], args[min(1, op.arity - 1)]
-            da, db = derivatives[0], derivatives[1] if op.arity == 2 else None
-            instructions.append(
-                Instruction(op.arity, op.forward, da, db, index, a, b, args, derivatives)
-            )
+            a, b = (args[0], args[-1]) if args else (index, index)
+            da = derivatives[0] if op.arity in (1, 2) else None
+            db = derivatives[1] if op.arity == 2 else None
+            instruction = Instruction(op.arity, op.forward, da, db, index, a, b, args, derivatives)
+            # Stored as a plain tuple: CPython unpacks only exact tuples on its fast path,
+            # and the loops unpack one per operation (W1's forward pass, measured: 157
+            # instead of 396 ns per operation). Read fields with Instruction(*row).
+            instructions.append(cast(Instruction, tuple(instruction)))
+        constants = [(i, n.constant) for i, n in enumerate(nodes) if n.constant is not None]
+        blank: list[Any] = [None] * len(nodes)
+        for index, value in constants:
+            blank[index] = value
+        inputs = {n.name: i for i, n in enumerate(nodes) if n.op is None and not constant[i]}
         return Program(
             nodes,
             instructions,
-            {n.name: i for i, n in enumerate(nodes) if n.op is None and not constant[i]},
-            [(i, n.constant) for i, n in enumerate(nodes) if n.constant is not None],
+            inputs,
+            constants,
             [i for i, n in enumerate(nodes) if n.op and n.op.kink],
+            blank,
+            [i for i in inputs.values() if not graph.consumers[i] and i != graph.output],
         )
 
 
@@ -246,16 +259,16 @@ def evaluate(
     """Evaluate ``graph`` at ``given`` input values; see :meth:`Graph.evaluate`."""
     program = Program.of(graph)
     warnings: list[str] = list(graph.notes)
-    vector = any(isinstance(v, list | tuple) or _is_array(v) for v in given.values())
-    values: list[Any] = [None] * len(graph.nodes)
-    for index, constant in program.constants:
-        values[index] = constant
-    for name, index in program.input_index.items():
-        values[index] = _input_value(name, given, vector)
-    for name in given:
-        if name not in program.input_index:
-            warnings.append(f"a value was given for {name!r}, which the expression does not use")
-    inputs_finite = not any(_maybe_not_finite(values[i]) for i in program.input_index.values())
+    vector = _has_arrays(given)
+    values = program.blank.copy()
+    inputs = [_input_value(name, given, vector) for name in program.input_index] if vector \
+        else _scalar_inputs(program, given)
+    for index, value in zip(program.input_index.values(), inputs, strict=True):
+        values[index] = value
+    if given.keys() != program.input_index.keys():
+        warnings += [f"a value was given for {name!r}, which the expression does not use"
+                     for name in given if name not in program.input_index]  # fmt: skip
+    inputs_finite = _all_inputs_finite(inputs, vector)
     if not (inputs_finite or allow_nan):
         _refuse_non_finite_inputs(program, values)
     if vector and gradients and not keep_intermediates and inputs_finite:
@@ -330,6 +343,33 @@ def _evaluate_in_chunks(graph: Graph, values: list[Any], warnings: list[str]) ->
         gradients[i] = grads_out[i].reshape(shape)
     found = {index: hits for index, hits in kinks.items() if hits}
     return Result(graph, values, gradients, warnings + _kink_warnings(graph, found, True))
+
+
+_NUMBERS = {float, int}
+
+
+def _has_arrays(given: Mapping[str, Any]) -> bool:
+    """Whether any value is a list, tuple or array: then every value becomes an array."""
+    if set(map(type, given.values())) <= _NUMBERS:
+        return False  # the common case, checked in one pass
+    numpy = sys.modules.get("numpy")
+    kinds = (list, tuple) if numpy is None else (list, tuple, numpy.ndarray)
+    return any(isinstance(value, kinds) for value in given.values())
+
+
+def _scalar_inputs(program: Program, given: Mapping[str, Any]) -> list[float]:
+    """The inputs' values as floats, in the program's order of inputs."""
+    try:
+        return list(map(float, map(given.__getitem__, program.input_index)))
+    except (KeyError, TypeError, ValueError):  # find the culprit and say what is wrong
+        return [_input_value(name, given, False) for name in program.input_index]
+
+
+def _all_inputs_finite(inputs: list[Any], vector: bool) -> bool:
+    if vector:
+        return not any(_maybe_not_finite(value) for value in inputs)
+    # A sum is inf or nan if any term is; if it only overflowed, look at each.
+    return math.isfinite(sum(inputs)) or all(map(math.isfinite, inputs))
 
 
 def _input_value(name: str, given: Mapping[str, Any], vector: bool) -> Any:
@@ -410,7 +450,7 @@ def _forward_scalar(
             return
         except _MATH_ERRORS as error:
             position = _first_unset(remaining, values)
-            instruction = remaining[position]
+            instruction = Instruction(*remaining[position])
             node = graph.nodes[instruction.out]
             args = [values[arg] for arg in node.args]
             if not _raises(instruction.forward, args):
@@ -436,7 +476,7 @@ def _raises(forward: Callable[..., Any], args: list[Any]) -> bool:
 def _first_unset(instructions: list[Instruction], values: list[Any]) -> int:
     """The instruction that raised: the first whose result was not written."""
     for position, instruction in enumerate(instructions):
-        if values[instruction.out] is None:
+        if values[Instruction(*instruction).out] is None:
             return position
     raise AssertionError("an instruction raised but every result is set")
 
@@ -511,26 +551,26 @@ def _backward(graph: Graph, values: list[Any], warnings: list[str], allow_nan: b
     """d output / d node for every node (None for constants), accumulated over consumers."""
     program = Program.of(graph)
     grads = _seed(len(values), graph.output)
-    if _is_array(values[graph.output]):
+    vector = _is_array(values[graph.output])
+    if vector:
         _backward_ieee(program, values, grads)
     else:
         try:
-            _run_backward(program.instructions, values, grads, ScalarMath)
+            _run_backward_scalar(program.instructions, values, grads)
         except _MATH_ERRORS:  # e.g. sqrt'(0): redo in IEEE arithmetic, then say where
             grads = _seed(len(values), graph.output)
             _backward_ieee(program, _ieee(values), grads)
             grads = [None if g is None else float(g) for g in grads]
     _zero_unused_inputs(program, grads)
-    if any(_maybe_not_finite(grads[i]) for i in program.input_index.values()):
+    if not _all_inputs_finite([grads[i] for i in program.input_index.values()], vector):
         _report(_backward_problems(graph, values, grads), allow_nan, warnings)
     return grads
 
 
 def _zero_unused_inputs(program: Program, grads: list[Any]) -> None:
     """An input declared but unused (``f(w, x) = 2*x``) has gradient 0, not None."""
-    for index in program.input_index.values():
-        if grads[index] is None:
-            grads[index] = 0.0
+    for index in program.unused_inputs:
+        grads[index] = 0.0
 
 
 def _backward_ieee(program: Program, values: list[Any], grads: list[Any]) -> None:
@@ -580,6 +620,36 @@ def _run_backward(
             grads[b] = contribution if grads[b] is None else grads[b] + contribution
         if out < drop_before:  # every consumer of this node has been processed already
             values[out] = grads[out] = None
+
+
+def _run_backward_scalar(
+    instructions: list[Instruction], values: list[float], grads: list[Any]
+) -> None:
+    """:func:`_run_backward` on floats, the multiplications written inline.
+
+    The same sweep, specialised because it is the engine's hottest loop: a call per
+    derivative cost a third of the time. ``g * 1.0`` and ``g * -1.0`` are exact, so
+    constant derivatives need no branch of their own.
+    """
+    m = ScalarMath
+    for arity, _, da, db, out, a, b, wide, derivatives in reversed(instructions):
+        g = grads[out]
+        if arity == 2:
+            if da is not None:
+                local = da if da.__class__ is float else da(m, values[out], values[a], values[b])
+                before = grads[a]
+                grads[a] = g * local if before is None else before + g * local
+            if db is not None:
+                local = db if db.__class__ is float else db(m, values[out], values[a], values[b])
+                before = grads[b]
+                grads[b] = g * local if before is None else before + g * local
+        elif arity == 1:
+            if da is not None:
+                local = da if da.__class__ is float else da(m, values[out], values[a])
+                before = grads[a]
+                grads[a] = g * local if before is None else before + g * local
+        else:
+            _backward_wide(g, m, values, grads, out, wide, derivatives)
 
 
 def _backward_wide(

@@ -161,7 +161,9 @@ class Graph:
         """
         from chainrule.core.evaluate import evaluate
 
-        given = {**(values or {}), **named_values}
+        # No copy when the values come one way only: a 100,000-input graph pays for each.
+        given = (values or named_values) if not (values and named_values) \
+            else {**values, **named_values}
         return evaluate(
             self,
             given,
