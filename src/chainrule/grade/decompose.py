@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.core.graph import Graph, Node, format_number
-from chainrule.core.ops import OPS
+from chainrule.core.ops import CALL, OPS, SUM
 from chainrule.grade.statements import Skipped, Statement, Unreadable
 
 SAMPLE_POINTS = 24
 """Random points at which the learner's variables are compared with the expression."""
 
 _COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
-_PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 _SHOWN_LENGTH = 160  # characters of an inlined expression in a message
 
 
@@ -378,12 +377,12 @@ def inline(graph: Graph) -> str:
     ('(a - b*c)*d', 'a - (b - c)', 'sqrt(x)^2')
     """
     texts: list[str] = []
-    levels: list[int] = []  # binding power of each node's text (9: atomic)
+    levels: list[int] = []  # binding power of each node's text (CALL: atomic)
     for node in graph.nodes:
         if node.op is None:
             texts.append(node.name if node.constant is None or node.constant >= 0
                          else f"({node.name})")  # fmt: skip
-            levels.append(9)
+            levels.append(CALL)
             continue
         args = [(texts[a], levels[a]) for a in node.args]
         text, level = _applied(node.op.name, args)
@@ -394,17 +393,17 @@ def inline(graph: Graph) -> str:
 
 def _applied(op_name: str, args: list[tuple[str, int]]) -> tuple[str, int]:
     op = OPS[op_name]
-    level = _PRECEDENCE.get(op_name, 9)
-    if level == 9:
-        return op.format([text for text, _ in args]), 9
-    if op_name == "neg":
+    level = op.precedence
+    if op.form == "call":
+        return op.format([text for text, _ in args]), CALL
+    if op.form == "prefix":
         text, inner = args[0]
-        return "-" + (text if inner > level else f"({text})"), level
+        return op.symbol + (text if inner > level else f"({text})"), level
     (left, left_level), (right, right_level) = args
     # a - (b - c), a / (b*c), (a^b)^c: the right side of - and / and the left of ^ bind tighter
-    left_needs = left_level < level or (op_name == "pow" and left_level <= level)
-    right_needs = right_level < level or (op_name in ("sub", "div") and right_level <= level)
+    left_needs = left_level < level or (op.grouping == "right" and left_level <= level)
+    right_needs = right_level < level or (op.grouping == "left" and right_level <= level)
     left = f"({left})" if left_needs else left
     right = f"({right})" if right_needs else right
-    spaced = f" {op.symbol} " if level == 1 else op.symbol
+    spaced = f" {op.symbol} " if level == SUM else op.symbol
     return f"{left}{spaced}{right}", level
