@@ -163,6 +163,30 @@ def test_a_second_handin_reuses_the_report_cache(handin: Handin, tmp_path: Path,
     assert parts and parts[1] == parts[2] and int(parts[1]) > 10, readme
 
 
+@pytest.mark.slow
+def test_the_report_command_takes_the_same_group(handin: Handin, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(handin.report / ".cache", tmp_path / ".cache")  # every part is cached
+    assert main(["report", "--budget", "test", "--out", str(tmp_path), "--no-pdf", "-q",
+                 "--members", str(handin.members_file)]) == 0
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    header = page[page.index('<header class="title">') : page.index("</header>")]
+    assert "Group 7</div>" in header and "<td>Jürgen Müller</td><td>654321</td>" in header
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "**Group 7**" in markdown and "| Ada Lovelace | 123456 |" in markdown
+
+
+@pytest.mark.usefixtures("no_work")
+def test_the_report_command_refuses_a_bad_group_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--out", str(tmp_path / "r"), "--group", "7/8",
+                 "--member", "Ada:1"]) == 2
+    assert "--group '7/8'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 # ------------------------------------------------------------------ the scripts
 
 
@@ -227,12 +251,14 @@ BAD = [
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bad input must stop before the report or the notebook start: fail at once if they do."""
     import chainrule.handin.build as build
+    import chainrule.report.build as report_build
 
     def started(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the hand-in started working on bad input")
+        raise AssertionError("the work started on bad input")
 
     monkeypatch.setattr(build, "build_report", started)
     monkeypatch.setattr(build, "execute_notebook", started)
+    monkeypatch.setattr(report_build, "build_report", started)
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.commands.report import add_group_arguments, group_from_arguments
+from chainrule.handin.budget import HANDIN_BUDGETS
 
 
 def register(subcommands: Any) -> None:
@@ -26,7 +27,7 @@ def register(subcommands: Any) -> None:
     )
     add_group_arguments(parser)
     parser.add_argument(
-        "--budget", default="quick", choices=["quick", "full", "test"],
+        "--budget", default="quick", choices=list(HANDIN_BUDGETS),
         metavar="{quick,full}",  # "test" is for the test suite only
         help="quick: the report's quick budget, the notebook on 10,000 training images "
         "(default); full: the report's full budget, the notebook on all of them",

@@ -8,8 +8,6 @@ notebook), the notebook is executed, and the zip is written in one atomic step.
 >>> from chainrule.report.group import group_from_options
 >>> zip_name(group_from_options("7", ["Ada Lovelace:123456"]))
 'exercise_1_group_7.zip'
->>> HANDIN_BUDGETS["quick"].notebook_subset, HANDIN_BUDGETS["full"].notebook_subset
-(10000, 0)
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ from pathlib import Path
 from chainrule import __version__
 from chainrule.errors import ChainruleError
 from chainrule.handin.archive import write_zip
+from chainrule.handin.budget import HANDIN_BUDGETS
 from chainrule.handin.notebook import NOTEBOOK, check_notebook_tools, execute_notebook
 from chainrule.handin.scripts import FOLDER as SCRIPTS_FOLDER
 from chainrule.handin.scripts import SCRIPTS
@@ -38,24 +37,6 @@ PACKAGE = Path(__file__).resolve().parents[1]
 TRAINING_IMAGES = 55_000  # MNIST's 60,000 less the notebook's 5,000 for validation
 VALIDATION_IMAGES = 5_000
 TEST_IMAGES = 10_000
-
-
-@dataclass(frozen=True)
-class HandinBudget:
-    """How much a hand-in computes: the report's budget, the notebook's training images."""
-
-    name: str
-    report_budget: str
-    notebook_subset: int  # the first N training images; 0: all of them
-
-
-HANDIN_BUDGETS = {
-    # 10,000 images: the bonus network is at 95.9% on the whole test set, in a minute.
-    "quick": HandinBudget("quick", "quick", 10_000),
-    "full": HandinBudget("full", "full", 0),
-    "test": HandinBudget("test", "test", 10_000),  # the test suite's: a small report
-}
-"""The budgets by name; ``test`` is hidden from ``--help`` like the report's."""
 
 
 class HandinError(ChainruleError):
