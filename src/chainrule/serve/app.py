@@ -213,6 +213,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await pool.start(wait=False)
+        if digits.checkpoint.is_file():  # a network to load: ready before the first drawing
+            digits.start()
         try:
             yield
         finally:

@@ -8,7 +8,8 @@ runs of the server find it there. The network then lives in a one-process
 :class:`~chainrule.serve.workers.WorkerPool`, so torch is imported only by the
 server processes that need it, and a hostile image cannot stall the rest.
 
-While the network is not ready :meth:`DigitService.predict` answers 202 with
+A network that is there already (given or cached) is loaded as the server
+starts. While the network is not ready :meth:`DigitService.predict` answers 202 with
 ``{"status": "training" | "loading", "progress": 0..1, "message": str}``; the
 page asks again until the prediction comes.
 """

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import os
 from collections.abc import Callable
@@ -45,7 +46,10 @@ from chainrule.show.render import render
 from chainrule.show.tables import document as graph_json
 
 if TYPE_CHECKING:
+    import sympy
     from torch import nn
+
+    Formulas = dict[tuple[int, int], sympy.Expr]
 
 MAX_OPERATIONS = worked.EXPLAIN_MAX_OPS
 """The largest graph the playground takes: the engine's limit for a worked solution."""
@@ -96,22 +100,34 @@ def graph_document(body: dict[str, Any]) -> dict[str, Any]:
     document["defaulted"] = [name for name in graph.inputs if name not in body.get("at", {})]
     document["svg"] = render(graph, result, "svg", engine="builtin")
     document["explanation"] = worked.explain(result, form, symbolic=symbolic)
-    document["walkthrough"] = walkthrough(result)
+    syntax = choice_field(body, "syntax", SYNTAXES, "auto")
+    document["walkthrough"] = walkthrough(result, formulas_of(body["expression"], syntax))
     return document
 
 
-def walkthrough(result: Result) -> list[dict[str, Any]]:
+@functools.lru_cache(maxsize=256)
+def formulas_of(expression: str, syntax: Syntax) -> Formulas | None:
+    """The local derivatives' formulas, once per expression: a value edit keeps them.
+
+    None above the explanation's sympy limit (:data:`~chainrule.show.explain.SYMBOLIC_MAX_OPS`).
+    """
+    graph = parse(expression, syntax=syntax)
+    return worked.local_formulas(graph) if len(graph.equations) <= worked.SYMBOLIC_MAX_OPS else None
+
+
+def walkthrough(result: Result, formulas: Formulas | None = None) -> list[dict[str, Any]]:
     """The forward and the backward pass one node at a time, as the worked solution has them.
 
     Each step names the node to highlight (``node``: its index, the picture's
     ``id="node{i}"``), the edges that take part (indices, ``id="edge{k}"``: into
     the node going forward, out of it going back) and the line of the worked
-    solution (:mod:`chainrule.show.explain`, plain text) for that step.
+    solution (:mod:`chainrule.show.explain`, plain text) for that step;
+    ``formulas`` are :func:`formulas_of` the graph's expression (computed if not given).
     """
     graph = result.graph
     notation = worked.Notation()
-    small = len(graph.equations) <= worked.SYMBOLIC_MAX_OPS
-    formulas = worked.local_formulas(graph) if small else None  # as --explain writes them
+    if formulas is None and len(graph.equations) <= worked.SYMBOLIC_MAX_OPS:
+        formulas = worked.local_formulas(graph)  # as --explain writes them
     edges = [(edge.source, edge.target) for edge in picture(graph).edges]
     out = graph.nodes[graph.output].name
     forward = {notation.name(node.name): i for i, node in enumerate(graph.nodes)}
