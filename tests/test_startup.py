@@ -56,3 +56,18 @@ def test_arrays_load_numpy_when_they_are_used() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "True"
+
+
+def test_every_command_module_is_listed() -> None:
+    # The CLI imports commands by name: a module with register() but not in NAMES
+    # would silently be no command at all.
+    import pkgutil
+
+    from chainrule import commands
+
+    registering = {
+        info.name
+        for info in pkgutil.iter_modules(commands.__path__)
+        if hasattr(commands.modules([info.name])[0], "register")
+    }
+    assert registering == set(commands.NAMES)
