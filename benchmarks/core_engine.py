@@ -4,9 +4,10 @@ Workloads (issue 2), each run forward and backward separately, garbage collector
   W1  a sum of 50,000 products: a chain 100,000 operations deep
   W2  a 32-48-48-1 ReLU MLP on 13 scalar samples with a squared loss (~100k operations)
 plus the vectorized evaluation of the sheet's expression B at 1,000,000 points against
-the same formulas written in numpy, and parsing a 100,000-node expression.
+the same formulas written in numpy, and parsing the sum of 50,000 products (200k nodes).
 
 Run:  .venv/bin/python -m benchmarks.core_engine [--repeat 5]
+      .venv/bin/python -m benchmarks.core_engine --only parse --parse-baseline OLD/src
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -319,12 +321,52 @@ def _print_vectorized(how: str, medians: dict[str, float]) -> None:
         print(f"| {label} | {t * 1e3:.1f} | {t / t_numpy:.2f}× |")
 
 
-def bench_parse(repeat: int, terms: int = 25_000) -> None:
-    text = " + ".join(f"x{i}*y{i}" for i in range(terms))
-    times = [_timed(lambda: chainrule.parse(text)) for _ in range(repeat)]
+def bench_parse(repeat: int, baseline_src: str | None = None, terms: int = 50_000) -> None:
+    """Parse + build of the sum of 50,000 products (200k nodes, issue 11's case) in nodes/s.
+
+    CPU time (``process_time``), so that other jobs on a shared machine count less.
+    With ``baseline_src`` (another checkout's ``src/``, e.g. a worktree of main before
+    a change) the same parse runs there too: fresh processes, alternating, so both
+    meet the same load.
+    """
+    sources = {"this checkout": None} | ({f"baseline {baseline_src}": baseline_src}
+                                          if baseline_src else {})
+    times: dict[str, list[float]] = {label: [] for label in sources}
+    for _ in range(repeat):
+        for label, src in sources.items():
+            times[label].extend(_parse_times_in_process(src, terms))
+    text = _sum_of_products(terms)
     nodes = len(chainrule.parse(text).nodes)
-    print(f"\nparse + build of a {len(text):,}-character expression ({nodes:,} nodes): "
-          f"{statistics.median(times) * 1e3:.0f} ms")
+    print(f"\nparse + build of the sum of {terms:,} products ({nodes:,} nodes, "
+          f"{len(text):,} characters), CPU seconds, {len(times['this checkout'])} parses "
+          f"in {repeat} processes each:")
+    print("| code | min ms | median ms | nodes/s (median) |\n|---|---|---|---|")
+    for label, samples in times.items():
+        median = statistics.median(samples)
+        print(f"| {label} | {min(samples) * 1e3:.0f} | {median * 1e3:.0f} | "
+              f"{nodes / median:,.0f} |")
+
+
+def _sum_of_products(terms: int) -> str:
+    return " + ".join(f"x{i}*y{i}" for i in range(terms))
+
+
+def _parse_times_in_process(src: str | None, terms: int) -> list[float]:
+    """CPU seconds of three parses in a fresh interpreter importing chainrule from ``src``."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "benchmarks.core_engine", "--time-parse", str(terms)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return [float(line) for line in output.stdout.split()]
+
+
+def _time_parse(terms: int, parses: int = 3) -> None:
+    text = _sum_of_products(terms)
+    for _ in range(parses):
+        start = time.process_time()
+        chainrule.parse(text)
+        print(time.process_time() - start)
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -336,16 +378,26 @@ def _timed(fn: Callable[[], Any]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=["parse"], help="run only this benchmark")
+    parser.add_argument("--parse-baseline", metavar="SRC",
+                        help="another checkout's src/ to time the parse against")
     parser.add_argument("--time-variant", help=argparse.SUPPRESS)  # bench_vectorized_alone's
+    parser.add_argument("--time-parse", type=int, help=argparse.SUPPRESS)  # bench_parse's
     args = parser.parse_args()
     if args.time_variant:
         _time_variant(args.time_variant, args.repeat)
+        return
+    if args.time_parse:
+        _time_parse(args.time_parse)
+        return
+    if args.only == "parse":
+        bench_parse(args.repeat, args.parse_baseline)
         return
     bench_engines(args.repeat)
     bench_full_call(args.repeat)
     bench_vectorized(args.repeat)
     bench_vectorized_alone(args.repeat)
-    bench_parse(args.repeat)
+    bench_parse(args.repeat, args.parse_baseline)
 
 
 if __name__ == "__main__":
