@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule import ParseError, parse
-from chainrule.core.ops import FUNCTIONS
+from chainrule.core.ops import CONSTANTS, FUNCTIONS
+from chainrule.core.parser import _PLAIN_TOKEN, lex_plain
 
 
 def value(text: str, **values: float) -> float:
@@ -230,3 +231,67 @@ def test_equation_errors_point_into_the_whole_text(text: str, message: str, colu
         parse(text)
     assert caught.value.message.startswith(message)
     assert caught.value.column == column and caught.value.text == text
+
+
+# ------------------------------------------------- long expressions (issue 11's fast path)
+
+
+def test_a_sum_of_50000_products_is_200k_nodes_in_order() -> None:
+    graph = parse(" + ".join(f"x{i}*y{i}" for i in range(50_000)))
+    assert len(graph.nodes) == 199_999
+    assert graph.inputs[:4] == ["x0", "y0", "x1", "y1"] and len(graph.inputs) == 100_000
+    equations = str(graph).splitlines()
+    assert equations[:4] == ["v1 = x0 * y0", "v2 = x1 * y1", "v3 = v1 + v2", "v4 = x2 * y2"]
+    assert equations[-1] == "v99999 = v99997 + v99998"
+    assert graph.evaluate({name: 1.0 for name in graph.inputs}).value == 50_000.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        # the first mistake from the left wins, as when tokens were read one at a time
+        ("a + ) $", "expected a number, a variable or '(' but found ')'", 5),
+        ("a $ ) b", "unexpected character '$'", 3),
+        ("sqrt $", "unexpected character '$'", 6),
+        (r"a b) \foo", "unmatched ')'", 4),
+        (r"(a \foo", r"unknown LaTeX command \foo", 4),
+        (r"\sqrt{a", "'{' is never closed", 6),
+        # columns found only for the error still point at the spot, far into the text
+        ("a + " * 20_000 + "* b", "expected a number, a variable or '(' but found '*'", 80_001),
+        ("a+" * 30_000 + "a $", "unexpected character '$'", 60_003),
+    ],
+)
+def test_errors_name_the_first_mistake_at_its_column(text: str, message: str, column: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert (caught.value.message, caught.value.column) == (message, column)
+
+
+def _tokens_one_match_at_a_time(text: str) -> list[tuple[str, str, int]]:
+    """The plain lexer as it was before issue 11: one regex match object per token."""
+    tokens = []
+    for match in _PLAIN_TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind is None:
+            break
+        token, column = match.group(kind), match.start(kind) + 1
+        if kind == "bad":
+            raise ParseError(f"unexpected character {token!r}", text, column)
+        if kind == "name":
+            kind = "func" if token in FUNCTIONS else "const" if token in CONSTANTS else "name"
+        kind = token if kind == "punct" else kind
+        tokens.append((kind, "^" if token == "**" else token, column))
+    return [*tokens, ("end", "", len(text) + 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(PLAIN_ALPHABET, max_size=30).map("".join), st.text(max_size=30)))
+def test_the_kinds_read_from_token_texts_agree_with_the_token_regex(text: str) -> None:
+    try:
+        expected = _tokens_one_match_at_a_time(text)
+    except ParseError as error:
+        with pytest.raises(ParseError) as caught:
+            list(lex_plain(text))
+        assert (caught.value.message, caught.value.column) == (error.message, error.column)
+    else:
+        assert [(t.kind, t.text, t.column) for t in lex_plain(text)] == expected

@@ -16,6 +16,7 @@ v2 = sigmoid(v1)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import string
@@ -181,46 +182,51 @@ class GraphBuilder:
     """
 
     def __init__(self) -> None:
-        # One entry per node in each list. An operation becomes a Node only in build(),
-        # once its name is known: the parser of a 200k-node sum creates each node once.
+        # One entry per node in each list, the columns of the Nodes that build() makes
+        # at once: an operation's name is known only then, and the parser of a 200k-node
+        # sum should create each node once.
+        self._names: list[str] = []  # an input's or constant's name; "" for an operation
         self._ops: list[Op | None] = []  # None for inputs and constants
         self._args: list[tuple[int, ...]] = []
-        self._leaf_nodes: list[Node | None] = []  # the Node of an input or constant
+        self._constants: list[float | None] = []  # a constant's value
         self._leaves: dict[str, int] = {}  # input and constant names -> index
 
     def input(self, name: str) -> int:
         """The input variable ``name`` (created on first use)."""
         index = self._leaves.get(name)
-        return self._leaf(name, None) if index is None else index
+        return self._new_leaf(name, None) if index is None else index
 
     def constant(self, value: float, name: str | None = None) -> int:
         """A constant node, named by its value unless a name (``pi``) is given."""
         value = float(value)
-        return self._leaf(name or format_number(value), value)
-
-    def _leaf(self, name: str, value: float | None) -> int:
+        name = name or format_number(value)
         index = self._leaves.get(name)
-        if index is None:
-            index = self._leaves[name] = len(self._ops)
-            self._ops.append(None)
-            self._args.append(())
-            self._leaf_nodes.append(Node(name, constant=value))
+        return self._new_leaf(name, value) if index is None else index
+
+    def _new_leaf(self, name: str, constant: float | None) -> int:
+        index = self._leaves[name] = len(self._ops)
+        self._names.append(name)
+        self._ops.append(None)
+        self._args.append(())
+        self._constants.append(constant)
         return index
 
     def used_inputs(self) -> set[str]:
         """Names of the inputs that some operation takes as an argument."""
         used = set(itertools.chain.from_iterable(self._args))
-        return {node.name for i, node in enumerate(self._leaf_nodes) if node and i in used}
+        return {name for name, index in self._leaves.items() if index in used}
 
     def apply(self, op: str | Op, *args: int) -> int:
         """A new operation node applied to earlier nodes."""
         primitive = OPS[op] if isinstance(op, str) else op
         if len(args) != primitive.arity:
             raise ValueError(f"{primitive.name} takes {primitive.arity} arguments, got {len(args)}")
+        index = len(self._ops)
+        self._names.append("")
         self._ops.append(primitive)
         self._args.append(args)
-        self._leaf_nodes.append(None)
-        return len(self._ops) - 1
+        self._constants.append(None)
+        return index
 
     def build(
         self,
@@ -243,30 +249,31 @@ class GraphBuilder:
         >>> print(b.build(b.apply("mul", x, x), output_name="y"))
         y = x * x
         """
-        ops, args, leaves, output = self._needed_nodes(output, keep_inputs)
+        leaf_names, ops, args, constants, output = self._needed_nodes(output, keep_inputs)
         named_output = output_name is not None and ops[output] is not None
-        taken = {leaf.name for leaf in leaves if leaf is not None} | {output_name or ""}
+        taken = {name for name, op in zip(leaf_names, ops, strict=True) if op is None}
         count = len(ops) - ops.count(None) - named_output
-        labels = iter(_operation_labels(names, count, taken))
-        nodes = [
-            leaf or Node(next(labels, output_name or ""), op, arg)
-            for op, arg, leaf in zip(ops, args, leaves, strict=True)
+        labels = iter(_operation_labels(names, count, taken | {output_name or ""}))
+        node_names = [
+            name if op is None else next(labels, output_name or "")
+            for name, op in zip(leaf_names, ops, strict=True)
         ]
+        nodes = list(map(_node_of_fields, zip(node_names, ops, args, constants, strict=True)))
         return Graph(nodes, output, source, notes)
 
-    def _needed_nodes(
-        self, output: int, keep_inputs: bool
-    ) -> tuple[list[Op | None], list[tuple[int, ...]], list[Node | None], int]:
-        """The nodes ``output`` depends on (and kept inputs), in order and renumbered."""
+    def _needed_nodes(self, output: int, keep_inputs: bool) -> tuple[
+        list[str], list[Op | None], list[tuple[int, ...]], list[float | None], int
+    ]:
+        """The node columns ``output`` depends on (and kept inputs), in order, renumbered."""
         # The common case, checked at C speed: the output is the last node and every
         # other node is an argument of a later one (args always point backwards), so by
         # induction from the end every node is needed. A parsed expression is so.
         used = set(itertools.chain.from_iterable(self._args))
         if output == len(self._ops) - 1 and len(used) == output:
-            return self._ops, self._args, self._leaf_nodes, output
+            return self._names, self._ops, self._args, self._constants, output
         needed = [
-            keep_inputs and leaf is not None and leaf.constant is None
-            for leaf in self._leaf_nodes
+            keep_inputs and op is None and constant is None
+            for op, constant in zip(self._ops, self._constants, strict=True)
         ]
         needed[output] = True
         for index in range(output, -1, -1):  # args always come before their users
@@ -276,11 +283,16 @@ class GraphBuilder:
         kept = [index for index, is_needed in enumerate(needed) if is_needed]
         position = {old: new for new, old in enumerate(kept)}
         return (
+            [self._names[i] for i in kept],
             [self._ops[i] for i in kept],
             [tuple(position[a] for a in self._args[i]) for i in kept],
-            [self._leaf_nodes[i] for i in kept],
+            [self._constants[i] for i in kept],
             position[output],
         )
+
+
+# Node(*fields) at C speed, for build()'s hundreds of thousands of nodes.
+_node_of_fields = functools.partial(tuple.__new__, Node)
 
 
 def format_number(value: Any) -> str:
