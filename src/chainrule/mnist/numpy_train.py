@@ -38,11 +38,12 @@ from chainrule.mnist.data import batch_indices, epoch_generator, random_affine
 from chainrule.mnist.npz import CHECKPOINT_FORMAT, build_network, model_weights, read_checkpoint
 from chainrule.mnist.optim import learning_rate
 from chainrule.mnist.train import (
-    RESUMABLE_CHANGES,
     TrainingDiverged,
     cpu_cores,
+    epoch_record,
     format_epoch,
     prepare_data,
+    refuse_changed_settings,
 )
 from chainrule.tensor import Tensor, nn, no_grad, optim
 from chainrule.tensor import functional as F
@@ -303,16 +304,7 @@ class EngineTrainer:
     def restore(self, path: Path) -> int:
         """Continue from a checkpoint of the same config; returns the epochs already done."""
         saved, config = read_checkpoint(path)
-        changed = [
-            name
-            for name, value in asdict(config).items()
-            if getattr(self.config, name) != value and name not in RESUMABLE_CHANGES
-        ]
-        if changed:
-            raise ChainruleError(
-                f"{path} was trained with other settings ({', '.join(changed)}); "
-                "resume without changing them, or train into another --out"
-            )
+        refuse_changed_settings(path, config, self.config)
         meta = json.loads(str(saved["meta"]))
         self.network.load_state_dict(model_weights(saved), where=str(path))
         buffers = [
@@ -344,14 +336,7 @@ class EngineTrainer:
         if improved:
             self.best_val, self.best_epoch = (val if val is not None else -1.0), epoch
             self.best_weights = self.network.state_dict()
-        record = {
-            "epoch": epoch,
-            "train_loss": round(train_loss, 6),
-            "val_accuracy": None if val is None else round(val, 4),
-            "test_accuracy": None if test is None else round(test, 4),
-            "seconds": round(time.perf_counter() - started, 3),
-            "loss_curve": loss_curve,
-        }
+        record = epoch_record(epoch, train_loss, val, test, started, loss_curve)
         self.history.append(record)
         self.save(epoch, improved)
         return record

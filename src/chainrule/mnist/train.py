@@ -48,6 +48,7 @@ from chainrule.mnist.data import (
 )
 from chainrule.mnist.models import build_model
 from chainrule.mnist.optim import Optimizer, learning_rate
+from chainrule.show.notation import percent
 
 CHECKPOINT_FORMAT = "chainrule-mnist/1"
 """Marks a checkpoint as ours; load_checkpoint refuses anything else."""
@@ -312,6 +313,49 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+def refuse_changed_settings(path: Path, saved: TrainConfig, config: TrainConfig) -> None:
+    """A one-line error when ``config`` differs from the checkpoint's beyond RESUMABLE_CHANGES.
+
+    Both engines (this one and :mod:`chainrule.mnist.numpy_train`) resume only the same run.
+
+    >>> from chainrule.mnist.config import PRESETS, replace
+    >>> refuse_changed_settings(Path("last.pt"), PRESETS["mlp"], replace(PRESETS["mlp"], threads=1))
+    >>> refuse_changed_settings(Path("last.pt"), PRESETS["mlp"], replace(PRESETS["mlp"], seed=9))
+    Traceback (most recent call last):
+    chainrule.errors.ChainruleError: last.pt was trained with other settings (seed); resume \
+without changing them, or train into another --out
+    """
+    changed = [
+        name
+        for name, value in asdict(saved).items()
+        if getattr(config, name) != value and name not in RESUMABLE_CHANGES
+    ]
+    if changed:
+        raise ChainruleError(
+            f"{path} was trained with other settings ({', '.join(changed)}); "
+            "resume without changing them, or train into another --out"
+        )
+
+
+def epoch_record(
+    epoch: int,
+    train_loss: float,
+    val: float | None,
+    test: float | None,
+    started: float,
+    loss_curve: list[list[float]],
+) -> dict[str, Any]:
+    """An epoch's line of ``metrics.json`` (both engines write the same), timed from ``started``."""
+    return {
+        "epoch": epoch,
+        "train_loss": round(train_loss, 6),
+        "val_accuracy": None if val is None else round(val, 4),
+        "test_accuracy": None if test is None else round(test, 4),
+        "seconds": round(time.perf_counter() - started, 3),
+        "loss_curve": loss_curve,
+    }
+
+
 # ---------------------------------------------------------------- results
 
 
@@ -507,17 +551,7 @@ class Trainer:
     def restore(self, path: Path) -> int:
         """Continue from a checkpoint of the same config; returns the epochs already done."""
         state = read_checkpoint(path)
-        saved = TrainConfig.from_dict(state["config"])
-        changed = [
-            name
-            for name, value in asdict(saved).items()
-            if getattr(self.config, name) != value and name not in RESUMABLE_CHANGES
-        ]
-        if changed:
-            raise ChainruleError(
-                f"{path} was trained with other settings ({', '.join(changed)}); "
-                "resume without changing them, or train into another --out"
-            )
+        refuse_changed_settings(path, TrainConfig.from_dict(state["config"]), self.config)
         self.model.load_state_dict(state["model"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
@@ -549,14 +583,7 @@ class Trainer:
         if improved:
             self.best_val, self.best_epoch = (val if val is not None else -1.0), epoch
             self.best_weights = {k: v.clone() for k, v in self.eval_model.state_dict().items()}
-        record = {
-            "epoch": epoch,
-            "train_loss": round(train_loss, 6),
-            "val_accuracy": None if val is None else round(val, 4),
-            "test_accuracy": None if test is None else round(test, 4),
-            "seconds": round(time.perf_counter() - started, 3),
-            "loss_curve": loss_curve,
-        }
+        record = epoch_record(epoch, train_loss, val, test, started, loss_curve)
         self.history.append(record)
         self.save(epoch, improved)
         return record
@@ -738,11 +765,12 @@ def format_epoch(record: dict[str, Any], epochs: int) -> str:
     'epoch 1/2  loss 0.2500  val 98.50%  test 98.61%  3.2 s'
     """
 
-    def percent(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f}%"
+    def percent_or_dash(value: float | None) -> str:
+        return "-" if value is None else percent(value)
 
     return (
         f"epoch {record['epoch']}/{epochs}  loss {record['train_loss']:.4f}  "
-        f"val {percent(record['val_accuracy'])}  test {percent(record['test_accuracy'])}  "
+        f"val {percent_or_dash(record['val_accuracy'])}  "
+        f"test {percent_or_dash(record['test_accuracy'])}  "
         f"{record['seconds']:.1f} s"
     )
