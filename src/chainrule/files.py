@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from chainrule.errors import ChainruleError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -49,3 +51,22 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
+
+
+def read_text(path: str | os.PathLike[str], what: str, limit: int) -> str:
+    """The UTF-8 text of ``path`` (``what``: "the key file"), or a one-line error saying why not.
+
+    A file over ``limit`` bytes is refused before it is read.
+
+    >>> read_text("/nope", "the key file", 100)
+    Traceback (most recent call last):
+    chainrule.errors.ChainruleError: /nope: cannot read the key file (No such file or directory)
+    """
+    try:
+        if os.stat(path).st_size > limit:
+            raise ChainruleError(f"{path}: {what} is larger than {limit:,} bytes")
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ChainruleError(f"{path}: cannot read {what} ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ChainruleError(f"{path}: {what} is not UTF-8 text") from None

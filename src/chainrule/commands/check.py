@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ChainruleError, ParseError
+from chainrule.files import read_text
 
 FORMATS = ("text", "json", "markdown")
 MAX_ANSWER_BYTES = 1_000_000
@@ -80,15 +80,7 @@ def read_answers(name: str) -> str:
     """The answer file's text ('-': standard input), or a one-line error."""
     if name == "-":
         return sys.stdin.read(MAX_ANSWER_BYTES + 1)[:MAX_ANSWER_BYTES]
-    path = Path(name)
-    try:
-        if path.stat().st_size > MAX_ANSWER_BYTES:
-            raise ChainruleError(f"{name}: larger than {MAX_ANSWER_BYTES:,} bytes")
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ChainruleError(f"{name}: cannot read the answer file ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise ChainruleError(f"{name}: the answer file is not UTF-8 text") from None
+    return read_text(name, "the answer file", MAX_ANSWER_BYTES)
 
 
 def run(args: argparse.Namespace) -> int:

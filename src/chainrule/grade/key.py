@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ChainruleError
+from chainrule.files import read_text
 
 MAX_KEY_BYTES = 50_000_000
 """A larger key file is refused before it is read."""
@@ -40,14 +41,9 @@ class Exercise:
 
 
 def _entries(path: Path) -> list[Any]:
+    text = read_text(path, "the key file", MAX_KEY_BYTES)
     try:
-        if path.stat().st_size > MAX_KEY_BYTES:
-            raise ChainruleError(f"{path}: the key file is larger than {MAX_KEY_BYTES:,} bytes")
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ChainruleError(f"{path}: cannot read the key file ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise ChainruleError(f"{path}: the key file is not UTF-8 text") from None
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ChainruleError(
             f"{path}: not JSON ({error.msg} at line {error.lineno}, column {error.colno})"
