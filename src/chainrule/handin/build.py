@@ -197,7 +197,8 @@ def build_handin(options: HandinOptions) -> HandinOutcome:
     subset = budget.notebook_subset
     _say(options, f"executing {NOTEBOOK.name} as exercise_1.ipynb "
                   f"({f'first {subset:,} training images' if subset else 'all training images'})")
-    notebook = execute_notebook(notebook_note(options, when), subset)
+    started = datetime.datetime.now().astimezone()  # after the report, which can take minutes
+    notebook = execute_notebook(notebook_note(options, started), subset)
     lines = [f"report: {parts} parts, {reused} reused from {options.report / CACHE_FOLDER}",
              f"notebook: {notebook.code_cells} code cells in {duration(notebook.seconds)}"]
     entries: dict[str, str | bytes] = {
