@@ -383,7 +383,7 @@ class _Parser:
         index = 0
         # Variables and binary operators are nearly all of a long expression's tokens
         # (issue 11: 200k nodes a second): they are handled in this loop, the rest in
-        # methods.
+        # methods (a variable too when an equation's head must be checked first).
         while True:
             kind = kinds[index]
             if expect_operand:
