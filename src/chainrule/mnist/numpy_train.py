@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,12 +37,14 @@ from chainrule.mnist.data import batch_indices, epoch_generator, random_affine
 from chainrule.mnist.npz import CHECKPOINT_FORMAT, build_network, model_weights, read_checkpoint
 from chainrule.mnist.optim import learning_rate
 from chainrule.mnist.train import (
-    TrainingDiverged,
     cpu_cores,
+    diverged,
     epoch_record,
     format_epoch,
     prepare_data,
+    progress_bar,
     refuse_changed_settings,
+    update_bar,
 )
 from chainrule.tensor import Tensor, nn, no_grad, optim
 from chainrule.tensor import functional as F
@@ -183,7 +184,7 @@ class EngineTrainer:
         loss_sum, correct, seen = 0.0, 0, 0
         curve: list[list[float]] = []
         last_total, last_step = 0.0, 0
-        bar = self._progress_bar(epoch)
+        bar = progress_bar(self.progress, config, self.steps_per_epoch, epoch)
         batches = batch_indices(len(data.train_x), config.batch_size, generator, drop_last=True)
         for step, batch in enumerate(batches, 1):
             if augment:
@@ -205,7 +206,8 @@ class EngineTrainer:
                 curve.append([round(point, 4), round((loss_sum - last_total) / images, 6)])
                 last_total, last_step = loss_sum, step
                 if bar is not None:
-                    self._update_bar(bar, epoch, step, loss_sum / seen, 100 * correct / seen)
+                    update_bar(bar, config, self.steps_per_epoch, epoch, step,
+                               loss_sum / seen, 100 * correct / seen)  # fmt: skip
         if bar is not None:
             bar.close()
         return loss_sum / max(seen, 1), curve
@@ -225,39 +227,8 @@ class EngineTrainer:
         return loss.item(), int((logits.data.argmax(1) == y).sum())
 
     def _check_finite(self, loss_sum: float, epoch: int, step: int) -> None:
-        if math.isfinite(loss_sum):
-            return
-        kept = (
-            f"last good checkpoint kept: {self.out_dir / 'last.npz'} (epoch {epoch - 1})"
-            if self.out_dir is not None and epoch > 1
-            else "no checkpoint was written yet"
-        )
-        raise TrainingDiverged(
-            f"loss became {loss_sum} at epoch {epoch}, step {step}; {kept}; try a lower --lr"
-        )
-
-    def _progress_bar(self, epoch: int) -> Any:
-        if not self.progress or not sys.stderr.isatty():
-            return None
-        from tqdm import tqdm
-
-        return tqdm(
-            total=self.steps_per_epoch * self.config.batch_size,
-            desc=f"epoch {epoch}/{self.config.epochs}",
-            unit="img",
-            unit_scale=True,
-            leave=False,
-            file=sys.stderr,
-        )
-
-    def _update_bar(self, bar: Any, epoch: int, step: int, loss: float, accuracy: float) -> None:
-        postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
-        if epoch < self.config.epochs:
-            per_step = bar.format_dict["elapsed"] / step
-            steps_left = self.steps_per_epoch * (self.config.epochs - epoch + 1) - step
-            postfix["run left"] = bar.format_interval(per_step * steps_left)
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(step * self.config.batch_size - bar.n)
+        if not math.isfinite(loss_sum):
+            raise diverged(loss_sum, epoch, step, self.out_dir, "last.npz")
 
     # -- evaluation
 

@@ -488,14 +488,7 @@ class Trainer:
         (total,) = self.dist.sum([float(loss_sum)], self.device)
         if math.isfinite(total):
             return total
-        kept = (
-            f"last good checkpoint kept: {self.out_dir / 'last.pt'} (epoch {epoch - 1})"
-            if self.out_dir is not None and epoch > 1
-            else "no checkpoint was written yet"
-        )
-        raise TrainingDiverged(
-            f"loss became {total} at epoch {epoch}, step {step}; {kept}; try a lower --lr"
-        )
+        raise diverged(total, epoch, step, self.out_dir, "last.pt")
 
     # -- evaluation
 
@@ -623,7 +616,7 @@ class EpochLog:
         self.seen = 0
         self.curve: list[list[float]] = []
         self.last_total, self.last_step = 0.0, 0
-        self.bar = self._progress_bar()
+        self.bar = progress_bar(trainer.progress, trainer.config, trainer.steps_per_epoch, epoch)
 
     def record(self, step: int, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
         """Count step ``step`` (1-based): its mean loss and the logits of its images."""
@@ -652,35 +645,65 @@ class EpochLog:
         self.curve.append([round(point, 4), round((total - self.last_total) / images, 6)])
         self.last_total, self.last_step = total, step
         if self.bar is not None:
-            self._update_bar(step)
+            seen = self.seen
+            loss, accuracy = float(self.loss_sum) / seen, 100 * int(self.correct) / seen
+            config, steps = self.trainer.config, self.trainer.steps_per_epoch
+            update_bar(self.bar, config, steps, self.epoch, step, loss, accuracy)
         if self.trainer.on_progress is not None:
             self.trainer.on_progress(point / self.trainer.config.epochs)
 
-    def _progress_bar(self) -> Any:
-        if not self.trainer.progress or not sys.stderr.isatty():
-            return None
-        from tqdm import tqdm
 
-        config = self.trainer.config
-        return tqdm(
-            total=self.trainer.steps_per_epoch * config.batch_size,
-            desc=f"epoch {self.epoch}/{config.epochs}",
-            unit="img",
-            unit_scale=True,
-            leave=False,
-            file=sys.stderr,
-        )
 
-    def _update_bar(self, step: int) -> None:
-        bar, config, steps = self.bar, self.trainer.config, self.trainer.steps_per_epoch
-        loss, accuracy = float(self.loss_sum) / self.seen, 100 * int(self.correct) / self.seen
-        postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
-        if self.epoch < config.epochs:  # the bar's own estimate covers this epoch only
-            per_step = bar.format_dict["elapsed"] / step
-            steps_left = steps * (config.epochs - self.epoch + 1) - step
-            postfix["run left"] = bar.format_interval(per_step * steps_left)
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(step * config.batch_size - bar.n)
+# ---------------------------------------------------------------- shared by both engines
+
+
+def diverged(
+    loss: float, epoch: int, step: int, out_dir: Path | None, checkpoint: str
+) -> TrainingDiverged:
+    """The error for a loss that is not finite, naming the checkpoint (``last.pt``) kept."""
+    kept = (
+        f"last good checkpoint kept: {out_dir / checkpoint} (epoch {epoch - 1})"
+        if out_dir is not None and epoch > 1
+        else "no checkpoint was written yet"
+    )
+    return TrainingDiverged(
+        f"loss became {loss} at epoch {epoch}, step {step}; {kept}; try a lower --lr"
+    )
+
+
+def progress_bar(enabled: bool, config: TrainConfig, steps_per_epoch: int, epoch: int) -> Any:
+    """A tqdm bar over the epoch's images on a terminal's stderr; None when off or no terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=steps_per_epoch * config.batch_size,
+        desc=f"epoch {epoch}/{config.epochs}",
+        unit="img",
+        unit_scale=True,
+        leave=False,
+        file=sys.stderr,
+    )
+
+
+def update_bar(
+    bar: Any,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    epoch: int,
+    step: int,
+    loss: float,
+    accuracy: float,
+) -> None:
+    """Move ``bar`` to step ``step`` (1-based), showing the running loss, accuracy and time left."""
+    postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
+    if epoch < config.epochs:  # the bar's own estimate covers this epoch only
+        per_step = bar.format_dict["elapsed"] / step
+        steps_left = steps_per_epoch * (config.epochs - epoch + 1) - step
+        postfix["run left"] = bar.format_interval(per_step * steps_left)
+    bar.set_postfix(postfix, refresh=False)
+    bar.update(step * config.batch_size - bar.n)
 
 
 def train(
