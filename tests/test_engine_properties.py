@@ -16,28 +16,11 @@ from chainrule.core.backends import numpy_math
 from chainrule.verify.symbolic import evaluate as sympy_value
 from chainrule.verify.symbolic import symbolic_gradients
 from chainrule.verify.threeway import finite_difference, torch_gradients
-
-LEAVES = st.sampled_from(["x", "y", "z", "2", "0.5", "3"])
-
-
-def apply(op: Op, args: list[str]) -> str:
-    """Plain-syntax text of ``op`` applied to ``args``, fully parenthesised."""
-    if op.form == "infix":
-        return f"({args[0]}) {op.symbol} ({args[1]})"
-    if op.form == "prefix":
-        return f"{op.symbol}({args[0]})"
-    return f"{op.symbol}({', '.join(args)})"
+from expression_strategies import expressions as registry_expressions
 
 
 def expressions() -> st.SearchStrategy[str]:
-    def extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-        return st.sampled_from(list(OPS.values())).flatmap(
-            lambda op: st.lists(children, min_size=op.arity, max_size=op.arity).map(
-                lambda args: apply(op, args)
-            )
-        )
-
-    return st.recursive(LEAVES, extend, max_leaves=6)
+    return registry_expressions(["x", "y", "z", "2", "0.5", "3"], max_leaves=6)
 
 
 POINT = st.fixed_dictionaries(

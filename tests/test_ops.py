@@ -14,28 +14,12 @@ from chainrule.core.ops import FUNCTIONS, INFIX, PREFIX_OPS
 from chainrule.show.explain import explain
 from chainrule.show.picture import picture
 from chainrule.verify.threeway import finite_difference, torch_gradients
-
-LEAVES = st.sampled_from(["x", "y", "2", "0.5"])
-
-
-def written(op: Op, args: list[str]) -> str:
-    """``op`` applied to ``args`` in the plain syntax, every argument parenthesised."""
-    if op.form == "infix":
-        return f"({args[0]}) {op.symbol} ({args[1]})"
-    if op.form == "prefix":
-        return f"{op.symbol}({args[0]})"
-    return f"{op.symbol}({', '.join(args)})"
+from expression_strategies import expressions as registry_expressions
+from expression_strategies import written
 
 
 def expressions() -> st.SearchStrategy[str]:
-    def extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-        return st.sampled_from(list(OPS.values())).flatmap(
-            lambda op: st.lists(children, min_size=op.arity, max_size=op.arity).map(
-                lambda args: written(op, args)
-            )
-        )
-
-    return st.recursive(LEAVES, extend, max_leaves=5)
+    return registry_expressions(["x", "y", "2", "0.5"], max_leaves=5)
 
 
 @settings(max_examples=200, deadline=None)
