@@ -300,7 +300,7 @@ def test_a_missing_members_file_and_mixed_sources_are_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["handin", "--members", str(tmp_path / "nope.toml")]) == 2
-    assert "cannot read it" in capsys.readouterr().err
+    assert "cannot read the members file" in capsys.readouterr().err
     members = tmp_path / "group.toml"
     members.write_text(MEMBERS_FILE, encoding="utf-8")
     assert main(["handin", "--members", str(members), "--member", "Ada:1"]) == 2

@@ -26,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ChainruleError
+from chainrule.files import read_text
 
 GROUP_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 MATRICULATION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}")
 RESERVED = frozenset('/\\:*?"<>|')
 """Characters no name may hold: Windows reserves them in file names, ``:`` separates NAME:NUMBER."""
 MAX_NAME = 100
+MAX_FILE = 64_000
+"""Largest members file read (bytes): a group's names and numbers fit many times over."""
 
 
 class GroupError(ChainruleError):
@@ -159,12 +162,9 @@ def load_members_file(path: Path) -> tuple[str | None, tuple[Member, ...]]:
     matriculation = "123456" }, "Alan Turing:654321"]`` (``[[members]]`` tables work too).
     """
     where = f"--members {path}"
+    text = read_text(path, "the members file", MAX_FILE)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as problem:
-        raise GroupError(f"{where}: cannot read it ({problem.strerror or problem})") from None
-    except UnicodeDecodeError:
-        raise GroupError(f"{where}: not UTF-8 text") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as problem:
         raise GroupError(f"{where}: not valid TOML: {problem}") from None
     unknown = sorted(set(data) - {"group", "members"})
