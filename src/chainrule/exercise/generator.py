@@ -40,6 +40,7 @@ from chainrule.core.parser import parse
 from chainrule.errors import ChainruleError, EvaluationError
 from chainrule.exercise.expressions import fingerprint, latex, node_shapes, plain
 from chainrule.exercise.options import CONSTANT_ARGUMENTS, INPUT_NAMES, ExerciseOptions, binary
+from chainrule.show.notation import short
 
 if TYPE_CHECKING:
     import sympy
@@ -256,9 +257,9 @@ def _size_problem(what: str, value: float) -> str | None:
     if not math.isfinite(value):
         return f"{what} {value} is not finite"
     if abs(value) > LARGEST:
-        return f"{what} {value:.6g} is above {LARGEST:g}"
+        return f"{what} {short(value)} is above {short(LARGEST)}"
     if value != 0 and abs(value) < SMALLEST:
-        return f"{what} {value:.6g} is below {SMALLEST:g}"
+        return f"{what} {short(value)} is below {short(SMALLEST)}"
     return None
 
 

@@ -51,7 +51,7 @@ def tolerance(value: float) -> float:
 
 def cloze(value: float) -> str:
     """One numerical sub-question: ``{1:NUMERICAL:=value:tolerance#Correct}``."""
-    return f"{{1:NUMERICAL:={short(value, MOODLE_DIGITS)}:{tolerance(value):.3g}#Correct}}"
+    return f"{{1:NUMERICAL:={short(value, MOODLE_DIGITS)}:{short(tolerance(value), 3)}#Correct}}"
 
 
 def _math(latex: str) -> str:

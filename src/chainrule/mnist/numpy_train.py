@@ -46,6 +46,7 @@ from chainrule.mnist.train import (
     refuse_changed_settings,
     update_bar,
 )
+from chainrule.show.notation import percent
 from chainrule.tensor import Tensor, nn, no_grad, optim
 from chainrule.tensor import functional as F
 from chainrule.tensor.tensor import Array
@@ -383,7 +384,8 @@ def _run(
     test = trainer.selected_test_accuracy(network)
     seconds = time.perf_counter() - started
     say(
-        f"test accuracy {test:.2f}% (model of epoch {trainer.best_epoch}, chosen on validation) "
+        f"test accuracy {percent(test)} (model of epoch {trainer.best_epoch}, "
+        "chosen on validation) "
         f"in {seconds:.1f} s (chainrule's backpropagation)"
     )
     return EngineResult(

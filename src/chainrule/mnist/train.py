@@ -697,7 +697,7 @@ def update_bar(
     accuracy: float,
 ) -> None:
     """Move ``bar`` to step ``step`` (1-based), showing the running loss, accuracy and time left."""
-    postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.2f}%"}
+    postfix = {"loss": f"{loss:.4f}", "acc": percent(accuracy)}
     if epoch < config.epochs:  # the bar's own estimate covers this epoch only
         per_step = bar.format_dict["elapsed"] / step
         steps_left = steps_per_epoch * (config.epochs - epoch + 1) - step
@@ -770,7 +770,8 @@ def _run(
         checkpoint_seconds=trainer.checkpoint_seconds,
     )
     say(
-        f"test accuracy {test:.2f}% (model of epoch {trainer.best_epoch}, chosen on validation) "
+        f"test accuracy {percent(test)} (model of epoch {trainer.best_epoch}, "
+        "chosen on validation) "
         f"in {seconds:.1f} s"
     )
     return result
