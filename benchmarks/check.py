@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 
 import chainrule
+from benchmarks.machine import cpu_model
 from chainrule.sheet import SHEET_EXPRESSIONS, SHEET_VALUES
 from chainrule.show.explain import explain
 
@@ -60,13 +61,6 @@ def command(*argv: str) -> Callable[[], object]:
 
 def evaluate(expression: str) -> object:
     return chainrule.parse(expression).evaluate(SHEET_VALUES)
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -24,7 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from benchmarks.machine import cpu_model
 
 COMMANDS: dict[str, list[str]] = {
     'python -c "pass"': [sys.executable, "-c", "pass"],
@@ -55,16 +56,6 @@ def measure(repeat: int) -> dict[str, float]:
             for label, command in COMMANDS.items():
                 samples[label].append(timed(command, env))
     return {label: statistics.median(times) for label, times in samples.items()}
-
-
-def cpu_model() -> str:
-    """The processor's name as the kernel reports it (platform's answer elsewhere)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def cpu_capability() -> str:

@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.machine import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 128
@@ -289,16 +290,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def machine() -> str:
     import torch
 
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     capability = torch.backends.cpu.get_cpu_capability()
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__} ({capability})"
+    return f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({capability})"
 
 
 def main() -> None:
