@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.core.graph import Graph, Node, format_number
+from chainrule.core.graph import Graph, Node
 from chainrule.core.ops import CALL, OPS, SUM
 from chainrule.grade.statements import Skipped, Statement, Unreadable
+from chainrule.show.notation import plain
 
 SAMPLE_POINTS = 24
 """Random points at which the learner's variables are compared with the expression."""
@@ -364,7 +365,7 @@ def _where_they_differ(expression: Graph, graph: Graph, at: Mapping[str, float])
             mine = graph.evaluate(point, allow_nan=True, gradients=False).value
             true = expression.evaluate(point, allow_nan=True, gradients=False).value
         if math.isfinite(mine) and math.isfinite(true) and not math.isclose(mine, true):
-            shown = ", ".join(f"{n}={format_number(v)}" for n, v in point.items())
+            shown = ", ".join(f"{n}={plain(v)}" for n, v in point.items())
             return f": they differ at {shown}"
     return ""
 
