@@ -42,11 +42,6 @@ _COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 _MAX_SUBSETS = 4  # consumers up to which every partial sum is tried
 
 
-def number(value: float) -> str:
-    """A number as the messages show it (6 significant digits, a real minus sign)."""
-    return pretty(value)
-
-
 def _first_match(judge: Judge, given: float, right: float, candidates: Iterable[Candidate]
                  ) -> Diagnosis | None:  # fmt: skip
     """The first candidate equal to what the learner wrote and different from the right value."""
@@ -64,7 +59,7 @@ def _rounding(judge: Judge, given: float, right: float) -> Diagnosis | None:
     unit = 10.0 ** (math.floor(math.log10(abs(right))) - 1)
     if abs(given - right) < unit:
         return "rounding", (
-            f"right to 2 significant digits, but not to the tolerance: {number(right)} "
+            f"right to 2 significant digits, but not to the tolerance: {pretty(right)} "
             f"(relative tolerance {judge.tolerance.relative:g})"
         )
     return None
@@ -78,10 +73,10 @@ def _value_how(judge: Judge, target: int) -> str:
     graph, node = judge.graph, judge.graph.nodes[target]
     assert node.op is not None
     names = [Quantity(graph.nodes[a].name) for a in node.args]
-    values = [Quantity(number(judge.yours.values[a]), judge.yours.values[a]) for a in node.args]
+    values = [Quantity(pretty(judge.yours.values[a]), judge.yours.values[a]) for a in node.args]
     right = judge.from_yours.values[target]
     shown = [node.name, _NOTATION.apply(node.op, names), _NOTATION.apply(node.op, values)]
-    return " = ".join([*shown, number(right)])
+    return " = ".join([*shown, pretty(right)])
 
 
 def value_mistake(judge: Judge, statement: Statement, target: int, given: float) -> Diagnosis:
@@ -90,13 +85,13 @@ def value_mistake(judge: Judge, statement: Statement, target: int, given: float)
     if node.op is None:
         right = judge.at.get(node.name, math.nan)
         found = _first_match(judge, given, right, _input_candidates(judge, target))
-        return found or (None, f"{node.name} is {number(right)} in the exercise")
+        return found or (None, f"{node.name} is {pretty(right)} in the exercise")
     right = judge.from_yours.values[target]
     how = _value_how(judge, target)
     if not math.isfinite(right):
         return None, (
             f"from your numbers {how.rsplit(' = ', 1)[0]} is undefined; "
-            f"the true value is {number(judge.truth.values[target])}"
+            f"the true value is {pretty(judge.truth.values[target])}"
         )
     then = f"; from your numbers {how}"
     found = _first_match(judge, given, right, _op_value_slips(judge, target, then))
@@ -109,10 +104,10 @@ def value_mistake(judge: Judge, statement: Statement, target: int, given: float)
 def _input_candidates(judge: Judge, target: int) -> Iterator[Candidate]:
     name = judge.graph.nodes[target].name
     right = judge.at.get(name, math.nan)
-    yield -right, "sign", f"the sign: {name} is {number(right)} in the exercise"
+    yield -right, "sign", f"the sign: {name} is {pretty(right)} in the exercise"
     for other, value in judge.at.items():
         if other != name:
-            yield value, "copy", f"this is the value of {other}; {name} is {number(right)}"
+            yield value, "copy", f"this is the value of {other}; {name} is {pretty(right)}"
 
 
 def _op_value_slips(judge: Judge, target: int, then: str) -> Iterator[Candidate]:
@@ -142,7 +137,7 @@ def _value_candidates(judge: Judge, target: int, then: str) -> Iterator[Candidat
         except (ArithmeticError, ValueError):
             continue
         name = graph.nodes[arg].name
-        yield value, "sign", f"the sign of {name} = {number(args[position])} was lost{then}"
+        yield value, "sign", f"the sign of {name} = {pretty(args[position])} was lost{then}"
     yield -judge.from_yours.values[target], "sign", f"the opposite of the right number{then}"
     for index, value in judge.stated_values.items():
         if index != target:
@@ -180,9 +175,9 @@ def _arithmetic(judge: Judge, statement: Statement, given: float, right: float) 
     if not close(shown, right) or close(given, shown):
         return None
     if close(given, -shown):
-        return "sign", f"{middle.text} is {number(shown)}, not {number(given)}"
+        return "sign", f"{middle.text} is {pretty(shown)}, not {pretty(given)}"
     return _rounding(judge, given, shown) or (
-        None, f"{middle.text} is {number(shown)}, not {number(given)}"
+        None, f"{middle.text} is {pretty(shown)}, not {pretty(given)}"
     )
 
 
@@ -199,8 +194,8 @@ def _wrong_number_substituted(judge: Judge, middle: Part, target: int, then: str
             name = judge.graph.nodes[arg].name
             mistake = "sign" if judge.tolerance.close(written, -yours) else "copy"
             return mistake, (
-                f"you substituted {number(written)} for {name}, but your {name} is "
-                f"{number(yours)}{then}"
+                f"you substituted {pretty(written)} for {name}, but your {name} is "
+                f"{pretty(yours)}{then}"
             )
     return "copy", f"the numbers substituted in {middle.text} are not yours{then}"
 
@@ -226,7 +221,7 @@ def _grad_how(judge: Judge, x: int) -> str:
             + _NOTATION.factor(judge.yours.local(graph, c, x))
         )
     right = judge.from_yours.grads[x]
-    return " = ".join([lhs, " + ".join(symbols), " + ".join(numbers), number(right)])
+    return " = ".join([lhs, " + ".join(symbols), " + ".join(numbers), pretty(right)])
 
 
 def _label(judge: Judge, index: int) -> str:
@@ -330,7 +325,7 @@ def _chain_candidates(judge: Judge, x: int, then: str) -> Iterator[Candidate]:
     graph, out = judge.graph, judge.d.output_name
     terms = _terms(judge, x)
     if any(not judge.tolerance.close(g, 1.0) for _, g, _ in terms):
-        ups = ", ".join(f"{_NOTATION.partial(out, _label(judge, c))} = {number(g)}"
+        ups = ", ".join(f"{_NOTATION.partial(out, _label(judge, c))} = {pretty(g)}"
                         for c, g, _ in terms)  # fmt: skip
         yield sum(local for _, _, local in terms), "upstream", (
             f"the local derivative alone: it must be multiplied by the upstream gradient "
@@ -344,8 +339,8 @@ def _chain_candidates(judge: Judge, x: int, then: str) -> Iterator[Candidate]:
         above = judge.yours.local(graph, users[0], c)
         replaced += above * local
         said.append(
-            f"{_NOTATION.partial(_label(judge, users[0]), _label(judge, c))} = {number(above)} "
-            f"in place of {_NOTATION.partial(out, _label(judge, c))} = {number(g)}"
+            f"{_NOTATION.partial(_label(judge, users[0]), _label(judge, c))} = {pretty(above)} "
+            f"in place of {_NOTATION.partial(out, _label(judge, c))} = {pretty(g)}"
         )
     yield replaced, "local-as-gradient", (
         f"the local derivative {', '.join(said)} (the gradient of the output is needed){then}"
@@ -358,7 +353,7 @@ def _gradient_copies(judge: Judge, x: int, then: str) -> Iterator[Candidate]:
         yield g, "copy", (
             f"this is {_NOTATION.partial(out, _label(judge, c))} passed on unchanged: multiply "
             f"it by the local derivative {_NOTATION.partial(_label(judge, c), graph.nodes[x].name)}"
-            f" = {number(local)}{then}"
+            f" = {pretty(local)}{then}"
         )
     for index, value in judge.stated_grads.items():
         if index != x:
@@ -380,7 +375,7 @@ def local_mistake(
     names = [graph.nodes[a].name for a in node.args]
     entry = CATALOGUE.get(node.op.name)
     rule = entry.rule if entry is not None else node.op.name
-    how = f"{_NOTATION.partial(node.name, graph.nodes[by].name)} = {number(right)} ({rule})"
+    how = f"{_NOTATION.partial(node.name, graph.nodes[by].name)} = {pretty(right)} ({rule})"
     then = f"; from your numbers {how}"
     candidates: list[Candidate] = []
     positions = [i for i, a in enumerate(node.args) if a == by]
@@ -407,7 +402,7 @@ def local_mistake(
 def _differing(judge: Judge, nodes: Iterable[int]) -> list[str]:
     close = judge.tolerance.close
     return [
-        f"{_label(judge, i)} = {number(judge.yours.values[i])}"
+        f"{_label(judge, i)} = {pretty(judge.yours.values[i])}"
         for i in dict.fromkeys(nodes)
         if judge.graph.nodes[i].kind != "constant"
         and not close(judge.yours.values[i], judge.truth.values[i])
@@ -417,7 +412,7 @@ def _differing(judge: Judge, nodes: Iterable[int]) -> list[str]:
 def _carried(said: list[str], truth: float) -> str:
     source = f"your {', '.join(said)}" if said else "your earlier numbers"
     return (
-        f"right from {source} (an earlier mistake, no new one); the true value is {number(truth)}"
+        f"right from {source} (an earlier mistake, no new one); the true value is {pretty(truth)}"
     )
 
 
@@ -442,7 +437,7 @@ def carried_derivative(judge: Judge, what: str, of: int, by: int) -> str:
         said = _differing(judge, _inputs_of_local(judge, of, by))
         return _carried(said, judge.truth.local(graph, of, by))
     said = [
-        f"{_NOTATION.partial(out, _label(judge, c))} = {number(judge.yours.grads[c])}"
+        f"{_NOTATION.partial(out, _label(judge, c))} = {pretty(judge.yours.grads[c])}"
         for c in graph.consumers[by]
         if not close(judge.yours.grads[c], judge.truth.grads[c])
     ]
