@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from chainrule import OPS, check, parse
@@ -172,3 +174,10 @@ def test_the_local_derivative_used_as_the_gradient() -> None:
     line = report.lines[-1]
     assert (line.verdict, line.mistake) == ("wrong", "local-as-gradient"), line.message
     assert "∂v/∂u = 3 in place of ∂f/∂u = 15" in line.message
+
+
+def test_a_slip_with_a_complex_result_is_undefined_not_a_crash() -> None:
+    # pow's swapped operands at x = 0.5, y = -1: (-1) ** 0.5 is complex in Python.
+    (slip,) = [s for s in CATALOGUE["pow"].forward if s.mistake == "operand-order"]
+    assert math.isnan(slip.value(2.0, [0.5, -1.0]))
+    assert slip.value(0.0, [2.0, 3.0]) == 9.0

@@ -38,9 +38,12 @@ class Slip:
     def value(self, right: float, args: Numbers) -> float:
         """The wrong number this slip gives; NaN where it is undefined."""
         try:
-            return float(self.compute(right, args))
+            value = self.compute(right, args)
         except (ArithmeticError, ValueError):
             return math.nan
+        # Python's ** gives a complex number for a negative base and a fractional exponent
+        # ((-1) ** 0.5, the swapped pow): undefined among the reals, as NaN says.
+        return math.nan if isinstance(value, complex) else float(value)
 
 
 @dataclass(frozen=True)
