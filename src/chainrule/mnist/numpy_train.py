@@ -37,12 +37,14 @@ from chainrule.mnist.data import batch_indices, epoch_generator, random_affine
 from chainrule.mnist.npz import CHECKPOINT_FORMAT, build_network, model_weights, read_checkpoint
 from chainrule.mnist.optim import learning_rate
 from chainrule.mnist.train import (
+    checkpoint_to_resume,
     cpu_cores,
     diverged,
     epoch_record,
     format_epoch,
     prepare_data,
     progress_bar,
+    recorded_test_accuracy,
     refuse_changed_settings,
     update_bar,
 )
@@ -321,9 +323,9 @@ class EngineTrainer:
         return network
 
     def selected_test_accuracy(self, network: nn.Sequential) -> float:
-        for record in self.history:
-            if record["epoch"] == self.best_epoch and record["test_accuracy"] is not None:
-                return float(record["test_accuracy"])
+        recorded = recorded_test_accuracy(self.history, self.best_epoch)
+        if recorded is not None:
+            return recorded
         found = accuracy(network, self.data.test_x, self.data.test_y, self.config.eval_batch_size)
         return found if len(self.data.test_y) else 0.0
 
@@ -362,19 +364,9 @@ def _run(
     config: TrainConfig, out_dir: Path | None, progress: bool, resume: bool, started: float
 ) -> EngineResult:
     out_dir = Path(out_dir) if out_dir is not None else None
-    last = out_dir / "last.npz" if out_dir is not None else None
-    if resume and (last is None or not last.is_file()):
-        raise ChainruleError(f"nothing to resume: no checkpoint {last or '(no --out given)'}")
-    if (
-        not resume
-        and out_dir is not None
-        and any((out_dir / name).is_file() for name in ("last.npz", "last.pt"))
-    ):
-        raise ChainruleError(
-            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
-        )
+    last = checkpoint_to_resume(out_dir, resume, "last.npz", runs=("last.npz", "last.pt"))
     trainer = EngineTrainer(config, out_dir, progress)
-    done = trainer.restore(last) if resume and last is not None else 0
+    done = trainer.restore(last) if last is not None else 0
     say = print if progress else _silent
     if done:
         say(f"resuming {out_dir} after epoch {done}")

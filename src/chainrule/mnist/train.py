@@ -337,6 +337,36 @@ without changing them, or train into another --out
         )
 
 
+def checkpoint_to_resume(
+    out_dir: Path | None, resume: bool, last: str, runs: tuple[str, ...]
+) -> Path | None:
+    """``out_dir / last`` when resuming (it must exist), else None; ``runs``: the files that
+    mark ``out_dir`` as holding a run already, which a fresh run refuses to overwrite."""
+    checkpoint = out_dir / last if out_dir is not None else None
+    if resume and (checkpoint is None or not checkpoint.is_file()):
+        raise ChainruleError(
+            f"nothing to resume: no checkpoint {checkpoint or '(no --out given)'}"
+        )
+    if not resume and out_dir is not None and any((out_dir / name).is_file() for name in runs):
+        raise ChainruleError(
+            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
+        )
+    return checkpoint if resume else None
+
+
+def recorded_test_accuracy(history: list[dict[str, Any]], epoch: int) -> float | None:
+    """The test accuracy measured after ``epoch``, if it was (see ``--test-each-epoch``).
+
+    >>> recorded_test_accuracy([{"epoch": 1, "test_accuracy": None},
+    ...                         {"epoch": 2, "test_accuracy": 97.5}], 2)
+    97.5
+    """
+    for record in history:
+        if record["epoch"] == epoch and record["test_accuracy"] is not None:
+            return float(record["test_accuracy"])
+    return None
+
+
 def epoch_record(
     epoch: int,
     train_loss: float,
@@ -583,9 +613,9 @@ class Trainer:
 
     def selected_test_accuracy(self, model: nn.Module) -> float:
         """Test accuracy of the selected model (measured after its epoch, or now)."""
-        for record in self.history:
-            if record["epoch"] == self.best_epoch and record["test_accuracy"] is not None:
-                return float(record["test_accuracy"])
+        recorded = recorded_test_accuracy(self.history, self.best_epoch)
+        if recorded is not None:
+            return recorded
         return self.accuracy(self.data.test_x, self.data.test_y, model) or 0.0
 
     def selected_model(self) -> nn.Module:
@@ -741,15 +771,9 @@ def _run(
     on_progress: Callable[[float], None] | None = None,
 ) -> TrainResult:
     out_dir = Path(out_dir) if out_dir is not None else None
-    last = out_dir / "last.pt" if out_dir is not None else None
-    if resume and (last is None or not last.is_file()):
-        raise ChainruleError(f"nothing to resume: no checkpoint {last or '(no --out given)'}")
-    if not resume and last is not None and last.is_file():
-        raise ChainruleError(
-            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
-        )
+    last = checkpoint_to_resume(out_dir, resume, "last.pt", runs=("last.pt",))
     trainer = Trainer(config, out_dir, progress, dist, on_progress)
-    done = trainer.restore(last) if resume and last is not None else 0
+    done = trainer.restore(last) if last is not None else 0
     say = print if progress and dist.is_main else _silent
     if done:
         say(f"resuming {out_dir} after epoch {done}")
