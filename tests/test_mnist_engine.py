@@ -21,10 +21,11 @@ from chainrule.tensor import Tensor, no_grad
 
 # A small run: 2,000 training images, 500 validation and 500 test images.
 SMALL = ["--preset", "mlp", "--engine", "chainrule", "--hidden", "32", "--limit-train", "2000"]
-SMALL += ["--val-size", "500", "--limit-eval", "500", "--threads", "1", "--quiet"]
+SMALL += ["--val-size", "500", "--limit-eval", "500", "--batch-size", "128", "--threads", "1"]
+SMALL += ["--quiet"]
 SMALL_CONFIG = replace(
     PRESETS["mlp"], engine="chainrule", hidden=(32,), limit_train=2000, val_size=500,
-    limit_eval=500, threads=1,
+    limit_eval=500, batch_size=128, threads=1,
 )  # fmt: skip
 
 

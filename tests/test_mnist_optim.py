@@ -103,3 +103,26 @@ def test_onecycle_stays_within_its_bounds(total: int, warmup: float, data: st.Da
     lr, momentum = learning_rate("onecycle", step, total, 1, 1.0, warmup)
     assert 0 < lr <= 1.0 + 1e-12
     assert momentum is not None and 0.85 - 1e-12 <= momentum <= 0.95 + 1e-12
+
+
+def test_fixed_betas_without_momentum_cycling_match_torch_adam() -> None:
+    # The fast and mlp presets: Adam betas (0.7, 0.9) held fixed under OneCycle.
+    steps, peak = 12, 0.05
+    theirs, ours = _model(4), _model(4)
+    reference = torch.optim.Adam(theirs.parameters(), lr=peak, betas=(0.7, 0.9))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        reference, peak, total_steps=steps, pct_start=0.25, cycle_momentum=False
+    )
+    mine = Optimizer(list(ours.parameters()), "adam", momentum=0.7, beta2=0.9)
+    for step in range(steps):
+        reference.zero_grad()
+        _loss(theirs, step).backward()
+        reference.step()
+        scheduler.step()
+        mine.zero_grad()
+        _loss(ours, step).backward()
+        lr, momentum = learning_rate("onecycle", step, steps, 1, peak, 0.25, cycle_momentum=False)
+        assert momentum is None
+        mine.step(lr, momentum)
+    for a, b in zip(theirs.parameters(), ours.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

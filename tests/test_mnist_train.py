@@ -25,6 +25,8 @@ from chainrule.mnist.config import PRESETS, TrainConfig, asdict, replace
 from chainrule.mnist.models import build_model
 from chainrule.mnist.train import (
     load_checkpoint,
+    machine_preset,
+    native_bf16_cpu,
     normalize,
     predict_logits,
     train,
@@ -32,10 +34,11 @@ from chainrule.mnist.train import (
 
 # A small run: an MLP on 3,000 training images, 500 validation and 1,000 test images.
 SMALL = ["--preset", "mlp", "--hidden", "64", "--limit-train", "3000", "--val-size", "500"]
-SMALL += ["--limit-eval", "1000", "--threads", "1", "--quiet"]
+SMALL += ["--limit-eval", "1000", "--batch-size", "128", "--threads", "1", "--quiet"]
 SMALL_CONFIG = replace(
-    PRESETS["mlp"], hidden=(64,), limit_train=3000, val_size=500, limit_eval=1000, threads=1
-)
+    PRESETS["mlp"], hidden=(64,), limit_train=3000, val_size=500, limit_eval=1000, batch_size=128,
+    threads=1,
+)  # fmt: skip
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -293,3 +296,29 @@ def test_two_processes_match_one_at_the_same_global_batch(tmp_path: Path) -> Non
     assert accuracy["0"] == accuracy["1"]
     assert abs(accuracy["0"] - accuracy["single"]) <= 0.2
     assert (double / "run" / "last.pt").exists()  # written by rank 0
+
+
+def test_best_trains_its_float32_recipe_where_bf16_is_not_native() -> None:
+    assert machine_preset("best", {"precision": "bf16"}) == replace(PRESETS["best"],
+                                                                    precision="bf16")  # fmt: skip
+    float32 = machine_preset("best", {"precision": "fp32"})
+    assert float32 == replace(PRESETS["best"], width=16, precision="fp32")
+    assert machine_preset("best", {"precision": "fp32", "width": 32}).width == 32  # user's choice
+    assert machine_preset("fast", {"precision": "fp32"}) == replace(PRESETS["fast"],
+                                                                    precision="fp32")  # fmt: skip
+
+
+def test_capability_caps_make_an_avx512_bf16_cpu_train_as_an_avx2_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2 measure the AVX2 case on a big CPU.
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert native_bf16_cpu()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert not native_bf16_cpu()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert native_bf16_cpu()
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert not native_bf16_cpu()

@@ -61,12 +61,11 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The preset with the options given on the command line applied (and checked)."""
-    from chainrule.mnist.config import PRESETS, TrainConfig, asdict
+    """The preset (its float32 recipe on a CPU without bf16) with the options given applied."""
+    from chainrule.mnist.config import TrainConfig
+    from chainrule.mnist.train import machine_preset
 
-    values = asdict(PRESETS[args.preset])
-    values.update(given_options(args, TrainConfig))  # from_dict makes lists tuples
-    return TrainConfig.from_dict(values)
+    return machine_preset(args.preset, given_options(args, TrainConfig))
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from chainrule.files import write_atomic
 from chainrule.mnist.config import LOSS_CURVE_STEPS, TrainConfig, asdict, validate
 from chainrule.mnist.data import batch_indices, epoch_generator, random_affine
 from chainrule.mnist.npz import CHECKPOINT_FORMAT, build_network, model_weights, read_checkpoint
-from chainrule.mnist.optim import learning_rate
+from chainrule.mnist.optim import scheduled_rate
 from chainrule.mnist.train import (
     checkpoint_to_resume,
     cpu_cores,
@@ -128,7 +128,7 @@ def make_optimizer(config: TrainConfig, network: nn.Module) -> optim.Optimizer:
     return optim.Adam(
         params,
         config.lr,
-        betas=(config.momentum, 0.999),
+        betas=(config.momentum, config.beta2),
         weight_decay=config.weight_decay,
         decoupled=config.optimizer == "adamw",
         decay=weights,
@@ -221,12 +221,8 @@ class EngineTrainer:
         loss = F.cross_entropy(logits, y, self.config.label_smoothing)
         self.optimizer.zero_grad()
         loss.backward()
-        config = self.config
-        lr, momentum = learning_rate(
-            config.schedule, self.optimizer.steps, self.steps_per_epoch, config.epochs,
-            config.lr, config.warmup, config.gamma,
-        )  # fmt: skip
-        self.optimizer.step(lr, momentum)
+        rate, momentum = scheduled_rate(self.config, self.optimizer.steps, self.steps_per_epoch)
+        self.optimizer.step(rate, momentum)
         return loss.item(), int((logits.data.argmax(1) == y).sum())
 
     def _check_finite(self, loss_sum: float, epoch: int, step: int) -> None:

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from chainrule.mnist.config import TrainConfig
 
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
@@ -48,12 +51,14 @@ class Optimizer:
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         decay: Sequence[torch.Tensor] | None = None,
+        beta2: float = ADAM_BETA2,
     ) -> None:
         if kind not in ("adam", "adamw", "sgd", "adadelta"):
             raise ValueError(f"unknown optimizer {kind!r}")
         self.params: list[torch.Tensor] = list(params)
         self.kind = kind
         self.momentum = momentum
+        self.beta2 = beta2
         self.weight_decay = weight_decay
         decayed = {id(p) for p in (decay or [])}
         self.decayed = [p for p in self.params if id(p) in decayed]
@@ -96,11 +101,11 @@ class Optimizer:
     ) -> None:
         first, second = self.buffers
         torch._foreach_lerp_(first, grads, 1 - beta1)
-        torch._foreach_mul_(second, ADAM_BETA2)
-        torch._foreach_addcmul_(second, grads, grads, 1 - ADAM_BETA2)
+        torch._foreach_mul_(second, self.beta2)
+        torch._foreach_addcmul_(second, grads, grads, 1 - self.beta2)
         # torch.optim.Adam's bias correction uses beta1 ** step with the *current* beta1.
         bias1 = 1 - beta1**self.steps
-        bias2_sqrt = math.sqrt(1 - ADAM_BETA2**self.steps)
+        bias2_sqrt = math.sqrt(1 - self.beta2**self.steps)
         denominator = torch._foreach_sqrt(second)
         torch._foreach_div_(denominator, bias2_sqrt)
         torch._foreach_add_(denominator, ADAM_EPS)
@@ -177,8 +182,12 @@ def learning_rate(
     peak: float,
     warmup: float = 0.25,
     gamma: float = 0.7,
+    cycle_momentum: bool = True,
 ) -> tuple[float, float | None]:
     """(rate, momentum or None) for 0-based optimizer ``step`` under ``schedule``.
+
+    None leaves the optimizer's own momentum; only ``onecycle`` with ``cycle_momentum``
+    sets one.
 
     >>> learning_rate("step", 250, 100, 3, 1.0, gamma=0.5)  # third epoch
     (0.25, None)
@@ -187,9 +196,25 @@ def learning_rate(
     """
     total = steps_per_epoch * epochs
     if schedule == "onecycle":
-        return onecycle(step, total, peak, warmup)
+        rate, momentum = onecycle(step, total, peak, warmup)
+        return rate, momentum if cycle_momentum else None
     if schedule == "cosine":
         return _cosine(peak, 0.0, step / total), None
     if schedule == "step":
         return peak * gamma ** (step // steps_per_epoch), None
     return peak, None
+
+
+def scheduled_rate(
+    config: TrainConfig, step: int, steps_per_epoch: int
+) -> tuple[float, float | None]:
+    """:func:`learning_rate` with a training config's schedule settings (both engines use it).
+
+    >>> from chainrule.mnist.config import PRESETS
+    >>> scheduled_rate(PRESETS["fast"], 0, 100)[1] is None  # fast keeps Adam's beta1 fixed
+    True
+    """
+    return learning_rate(
+        config.schedule, step, steps_per_epoch, config.epochs, config.lr, config.warmup,
+        config.gamma, config.cycle_momentum,
+    )  # fmt: skip

@@ -8,7 +8,7 @@ Under ``torchrun`` the same code trains with DistributedDataParallel.
 >>> import torch
 >>> from chainrule.mnist.config import PRESETS, replace
 >>> result = train(replace(PRESETS["mlp"], hidden=(32,), epochs=1, limit_train=2000,
-...                        limit_eval=500, val_size=500), progress=False)
+...                        limit_eval=500, val_size=500, batch_size=64), progress=False)
 >>> [sorted(e) for e in result.epochs]
 [['epoch', 'loss_curve', 'seconds', 'test_accuracy', 'train_loss', 'val_accuracy']]
 >>> result.test_accuracy > 50
@@ -24,7 +24,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from torch import nn
 
 from chainrule.errors import ChainruleError
 from chainrule.files import atomic_path, write_atomic
-from chainrule.mnist.config import LOSS_CURVE_STEPS, TrainConfig, asdict, validate
+from chainrule.mnist.config import LOSS_CURVE_STEPS, TrainConfig, asdict, preset, validate
 from chainrule.mnist.data import (
     MNIST_MEAN,
     MNIST_STD,
@@ -47,7 +47,7 @@ from chainrule.mnist.data import (
     split_validation,
 )
 from chainrule.mnist.models import build_model
-from chainrule.mnist.optim import Optimizer, learning_rate
+from chainrule.mnist.optim import Optimizer, scheduled_rate
 from chainrule.show.notation import percent
 
 CHECKPOINT_FORMAT = "chainrule-mnist/1"
@@ -127,8 +127,37 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     if device.type == "cuda":
         return bool(torch.cuda.is_bf16_supported())
     if device.type == "cpu":
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+        return native_bf16_cpu()
     return False
+
+
+# oneDNN's ISA names below AVX512_CORE_BF16, its first with bf16 arithmetic.
+ISAS_WITHOUT_BF16 = frozenset(
+    {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+)
+
+
+def native_bf16_cpu() -> bool:
+    """Whether this CPU computes in bf16 natively, as torch and oneDNN are allowed to use it.
+
+    ``ATEN_CPU_CAPABILITY=avx2`` or ``ONEDNN_MAX_CPU_ISA=AVX2`` make an AVX512-BF16
+    machine behave as an AVX2 one, so the choice follows them too.
+    """
+    hardware = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    capped = (
+        torch.backends.cpu.get_cpu_capability() not in ("AVX512", "AVX512_BF16", "AMX")
+        or os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ISAS_WITHOUT_BF16
+    )
+    return bool(hardware) and not capped
+
+
+def machine_preset(name: str, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """:func:`~chainrule.mnist.config.preset` for this machine: its float32 recipe where the
+    training forward pass cannot run in bf16 (``--precision`` and ``--device`` decide)."""
+    config = preset(name, overrides=overrides)
+    if use_bf16(config.precision, resolve_device(config.device)):
+        return config
+    return preset(name, float32=True, overrides=overrides)
 
 
 def cpu_cores() -> int:
@@ -232,7 +261,9 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> Optimizer:
     """The config's optimizer; weight decay spares biases and BatchNorm parameters."""
     params = list(model.parameters())
     decay = [p for p in params if p.dim() > 1]
-    return Optimizer(params, config.optimizer, config.momentum, config.weight_decay, decay)
+    return Optimizer(
+        params, config.optimizer, config.momentum, config.weight_decay, decay, config.beta2
+    )
 
 
 class WeightAverage:
@@ -506,11 +537,7 @@ class Trainer:
 
     def learning_rate(self) -> tuple[float, float | None]:
         """The schedule's (rate, momentum) for the optimizer's next step."""
-        config = self.config
-        return learning_rate(
-            config.schedule, self.optimizer.steps, self.steps_per_epoch, config.epochs,
-            config.lr, config.warmup, config.gamma,
-        )  # fmt: skip
+        return scheduled_rate(self.config, self.optimizer.steps, self.steps_per_epoch)
 
     def check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> float:
         """The loss summed over ranks (and images); stops training when it is not finite."""

@@ -60,7 +60,7 @@ BUDGETS: dict[str, Budget] = {
     ),
     "test": Budget(
         "test", "mlp", "fast",
-        train_overrides=_frozen(limit_train=2000, limit_eval=1000, epochs=1),
+        train_overrides=_frozen(limit_train=2000, limit_eval=1000, epochs=1, batch_size=128),
         deepnet_overrides=_frozen(width=32, epochs=1.0, train_size=640, probe_size=128,
                                   log_every=5),
         plot_overrides=_frozen(seeds=16),

@@ -58,10 +58,10 @@ def data_paragraph(facts: Mapping[str, Any]) -> Paragraph:
 
 
 def train_config(budget: Budget, preset: str, engine: Any = "torch") -> Any:
-    """The preset's config with the budget's overrides (the test budget's small subset)."""
-    from chainrule.mnist.config import PRESETS, replace
+    """The preset's config for this machine, with the budget's overrides (its subset)."""
+    from chainrule.mnist.train import machine_preset
 
-    return replace(PRESETS[preset], **dict(budget.train_overrides), engine=engine)
+    return machine_preset(preset, {**budget.train_overrides, "engine": engine})
 
 
 def parts(budget: Budget) -> list[Part]:

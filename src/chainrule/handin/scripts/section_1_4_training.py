@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     for preset in args.preset or DEFAULT_PRESETS:
         config = dataclasses.replace(train_config(QUICK, preset), limit_train=args.subset,
                                      data_dir=args.data)
+        if args.subset:  # a preset's batch of 512 would leave a small subset a few steps
+            config = dataclasses.replace(config, batch_size=min(config.batch_size, 128))
         subset = f", first {args.subset} training images" if args.subset else ""
         print(f"\n== preset {preset}: {config.model} network, {config.epochs} epoch(s){subset}")
         result = train(config, progress=True)
