@@ -25,8 +25,9 @@ from PIL import Image
 
 from chainrule import parse
 from chainrule.cli import main
-from chainrule.mnist.config import PRESETS, replace
+from chainrule.mnist.config import PRESETS, asdict, replace
 from chainrule.serve.app import IMAGE_LIMIT, JSON_LIMIT, Settings
+from chainrule.serve.digits import DigitService
 from chainrule.serve.handlers import MAX_OPERATIONS
 from chainrule.sheet import SHEET_EXPRESSIONS, SHEET_VALUES
 from chainrule.show.explain import explain
@@ -419,6 +420,20 @@ def test_a_blank_image_says_there_is_no_digit(web: httpx.Client) -> None:
         answer = web.post("/api/predict", content=buffer.getvalue(),
                           headers={"content-type": "image/png"})
     assert answer.status_code == 400 and "the uploaded image" in answer.json()["error"]
+
+
+def test_a_run_cached_with_another_recipe_is_trained_again(tmp_path: Path) -> None:
+    # An older chainrule's fast preset (another network) must not be loaded as today's.
+    service = DigitService(None, cache_dir=tmp_path)
+    folder = tmp_path / "fast"
+    folder.mkdir()
+    (folder / "best.pt").write_bytes(b"weights")
+    assert not service.cache_fits()  # no metrics.json: not a whole run
+    for config, fits in ((PRESETS["fast"], True), (replace(PRESETS["fast"], width=32), False)):
+        (folder / "metrics.json").write_text(json.dumps({"config": asdict(config), "epochs": []}))
+        assert service.cache_fits() is fits
+    (folder / "metrics.json").write_text('{"config": {"colour": "red"}}')
+    assert not service.cache_fits()
 
 
 @pytest.mark.slow

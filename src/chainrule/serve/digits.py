@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -118,9 +119,9 @@ class DigitService:
 
     async def _prepare(self) -> None:
         try:
-            if not self.checkpoint.is_file():
-                if self.given:
-                    raise ChainruleError(f"{self.checkpoint}: no such checkpoint")
+            if self.given and not self.checkpoint.is_file():
+                raise ChainruleError(f"{self.checkpoint}: no such checkpoint")
+            if not self.given and not self.cache_fits():
                 await self._train()
             self.status = Status("loading", 1.0, "loading the network")
             self.pool = WorkerPool(1, self.budget, warm=False)
@@ -133,11 +134,32 @@ class DigitService:
             log.exception("preparing the digit network failed")
             self.status = Status("failed", self.status.progress, f"{type(error).__name__}: {error}")
 
-    async def _train(self) -> None:
-        """Train the ``fast`` preset (or the configured one) into the cache folder."""
+    def training_config(self) -> TrainConfig:
+        """What a first use trains: the configured config, or the ``fast`` preset."""
         from chainrule.mnist.config import PRESETS
 
-        config = self.training or PRESETS["fast"]
+        return self.training or PRESETS["fast"]
+
+    def cache_fits(self) -> bool:
+        """Whether the cached run exists and was trained with today's config.
+
+        A newer chainrule may change the preset (its network included), so a run
+        cached by an older one is trained again rather than failing to load.
+        """
+        from chainrule.mnist.config import TrainConfig
+
+        metrics = self.checkpoint.with_name("metrics.json")
+        if not self.checkpoint.is_file() or not metrics.is_file():
+            return False
+        try:
+            saved = TrainConfig.from_dict(json.loads(metrics.read_text())["config"])
+        except (ChainruleError, ValueError, KeyError, TypeError):
+            return False
+        return saved == self.training_config()
+
+    async def _train(self) -> None:
+        """Train the ``fast`` preset (or the configured one) into the cache folder."""
+        config = self.training_config()
         self.status = Status("training", 0.0, f"training the {config.model} network (first use)")
         folder = self.checkpoint.parent
         folder.parent.mkdir(parents=True, exist_ok=True)
