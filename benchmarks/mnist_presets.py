@@ -10,6 +10,8 @@ Parts (``--parts``, default all but ``best``):
   ddp-best    the same with `--preset best --epochs 2` (about 2.5 minutes a run)
   checkpoint  time spent writing checkpoints and metrics, as a share of the epoch
   best        `--preset best`, per seed (about 10 minutes each on 2 cores)
+  other       `fast` vs the reference on other datasets in MNIST's format
+              (`--data-dir`, repeatable; default Debian's dataset-fashion-mnist)
 
 Times run from process start to the printed accuracy (imports and data loading
 included). Run:
@@ -31,7 +33,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.machine import torch_machine
+
 REPO = Path(__file__).resolve().parents[1]
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 ACCURACY = re.compile(r"test accuracy ([0-9.]+)%|\"test_accuracy\": ([0-9.]+)")
 
 
@@ -113,6 +118,25 @@ def bench_fast(seeds: int) -> None:
             ratio(runs, default) + " (" + ratio(runs, passive) + ")")  # fmt: skip
 
 
+def bench_other(seeds: int, data_dirs: list[str], preset: str = "fast") -> None:
+    """`preset` and the reference on each dataset, alternating, one pair per seed."""
+    script = [sys.executable, "benchmarks/mnist_reference.py"]
+    for data_dir in data_dirs:
+        name = Path(data_dir).name
+        theirs, ours = [], []
+        for seed in range(seeds):
+            theirs.append(timed([*script, f"--seed={seed}"], {"CHAINRULE_DATA_DIR": data_dir}))
+            args = ("--preset", preset, "--data-dir", data_dir, f"--seed={seed}")
+            ours.append(timed(chainrule(*args)))
+            print(f"  {name} seed {seed}: {theirs[-1]} {ours[-1]}", file=sys.stderr)
+        gap = statistics.mean(a for a, _ in ours) - statistics.mean(a for a, _ in theirs)
+        row(f"{name}: reference", str(seeds), summary([a for a, _ in theirs]),
+            summary([t for _, t in theirs], 1), "1.00")  # fmt: skip
+        row(f"{name}: chainrule `{preset}` ({gap:+.2f} points)", str(seeds),
+            summary([a for a, _ in ours]), summary([t for _, t in ours], 1),
+            ratio(ours, theirs))  # fmt: skip
+
+
 def bench_mlp(seeds: int) -> None:
     runs = [timed(chainrule("--preset", "mlp", f"--seed={seed}")) for seed in range(seeds)]
     row("chainrule `mlp`", str(seeds), summary([a for a, _ in runs]),
@@ -147,6 +171,8 @@ def bench_ddp(seeds: int, preset: str, epochs: int) -> None:
 CHECKPOINT_SNIPPET = """
 import json, sys, tempfile
 from pathlib import Path
+
+from benchmarks.machine import torch_machine
 from chainrule.mnist.config import PRESETS, replace
 from chainrule.mnist.train import train
 config = replace(PRESETS[sys.argv[1]], epochs=int(sys.argv[2]))
@@ -180,9 +206,12 @@ def main() -> None:
     parser.add_argument("--ddp-seeds", type=int, default=2)
     parser.add_argument("--examples-seeds", type=int, default=3)
     parser.add_argument("--parts", default="fast,mlp,examples,ddp,checkpoint")
+    parser.add_argument("--data-dir", action="append", dest="data_dirs",
+                        help="a dataset for `other` (repeatable)")  # fmt: skip
+    parser.add_argument("--other-preset", default="fast", help="the preset `other` runs")
     args = parser.parse_args()
     parts = args.parts.split(",")
-    print(f"torch threads default, {sys.executable}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"{torch_machine()}; {sys.executable}, {time.strftime('%Y-%m-%d %H:%M')}")
     row("run", "seeds", "test accuracy %: mean / median (min-max)", "seconds: same",
         "time ratio: means / medians")  # fmt: skip
     row("---", "---", "---", "---", "---")
@@ -200,6 +229,8 @@ def main() -> None:
         bench_checkpoint()
     if "best" in parts:
         bench_best(args.best_seeds)
+    if "other" in parts:
+        bench_other(args.seeds, args.data_dirs or [FASHION_MNIST], args.other_preset)
 
 
 if __name__ == "__main__":

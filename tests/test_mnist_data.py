@@ -292,3 +292,21 @@ def test_affine_keeps_the_normalised_background() -> None:
     x[:, :, 12:16, 12:16] = 2.8
     y = random_affine(x, torch.rand(4, 4), 30, 0.2, 0.2)
     torch.testing.assert_close(y[:, :, 0, :], torch.full((4, 1, 28), -0.4242))
+
+
+@pytest.mark.slow
+def test_harder_mnist_variants_are_mnist_format_with_the_same_labels(tmp_path: Path) -> None:
+    # The datasets docs/benchmarks.md names for "fast is not fitted to MNIST" (issue 11).
+    from benchmarks.mnist_variants import write
+
+    pixels, labels = load_mnist("test")
+    folder = write(tmp_path, "noisy", seed=3)
+    for split, count in (("train", 60000), ("test", 10000)):
+        x, y = load_mnist(split, folder)
+        assert x.shape == (count, 28, 28) and x.dtype == torch.uint8
+    x, y = load_mnist("test", folder)
+    assert torch.equal(y, labels)
+    moved = (x.float() - pixels.float()).abs().mean(dim=(1, 2))
+    assert (moved > 10).float().mean() > 0.9  # nearly every digit is transformed
+    again = write(tmp_path / "again", "noisy", seed=3)
+    assert torch.equal(load_mnist("test", again)[0], x)  # fixed by the seed
