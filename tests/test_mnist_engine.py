@@ -126,3 +126,14 @@ def test_graph_command_explains_and_draws_a_training_step(
     assert "must end in .svg" in capsys.readouterr().err
     assert main(["mnist", "graph", "--batch", "0"]) == 2
     assert "--batch must be at least 1" in capsys.readouterr().err
+
+
+def test_either_engine_refuses_an_out_dir_holding_the_others_run(tmp_path: Path) -> None:
+    from chainrule.mnist.train import train as train_with_torch
+
+    (tmp_path / "last.npz").write_bytes(b"a chainrule-engine run")
+    with pytest.raises(ChainruleError, match="already holds a run"):
+        train_with_torch(replace(SMALL_CONFIG, engine="torch"), tmp_path, progress=False)
+    (tmp_path / "last.npz").rename(tmp_path / "last.pt")
+    with pytest.raises(ChainruleError, match="already holds a run"):
+        train(SMALL_CONFIG, tmp_path, progress=False)

@@ -798,7 +798,7 @@ def _run(
     on_progress: Callable[[float], None] | None = None,
 ) -> TrainResult:
     out_dir = Path(out_dir) if out_dir is not None else None
-    last = checkpoint_to_resume(out_dir, resume, "last.pt", runs=("last.pt",))
+    last = checkpoint_to_resume(out_dir, resume, "last.pt", runs=("last.pt", "last.npz"))
     trainer = Trainer(config, out_dir, progress, dist, on_progress)
     done = trainer.restore(last) if last is not None else 0
     say = print if progress and dist.is_main else _silent
