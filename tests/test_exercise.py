@@ -85,7 +85,8 @@ def assert_obeys_constraints(variant: Variant, options: ExerciseOptions) -> None
     assert low <= len(graph.equations) <= high
     low, high = options.inputs
     assert low <= len(graph.inputs) <= high
-    assert graph.inputs == list("abcdfghk"[: len(graph.inputs)])
+    assert graph.inputs == list("abcdghkm"[: len(graph.inputs)])  # no f: it is the output
+    assert graph.nodes[graph.output].name == "f"
     assert {node.op.name for node in graph.equations if node.op} <= set(options.ops)
     shared = [name for name in graph.inputs if len(graph.consumers[graph.index(name)]) >= 2]
     assert len(shared) >= options.shared_inputs, (variant.expression, shared)
@@ -175,7 +176,9 @@ def test_small_or_odd_options_give_valid_variants_or_say_why(
 def test_the_expression_parses_back_to_the_same_graph(seed: int) -> None:
     for variant in generate(ExerciseOptions(count=3, seed=seed, ops=ALL_OPS)):
         assert str(parse(variant.expression)) == str(variant.graph)
-        assert variant.expression == plain(variant.graph)
+        inputs = ", ".join(variant.graph.inputs)
+        assert variant.expression == f"f({inputs}) = {plain(variant.graph)}"
+        assert variant.result.steps[-1].name == "f"
         if r"\left|" in variant.latex:  # the LaTeX reader has no |x|; abs is checked above
             continue
         again = parse(variant.latex, syntax="latex").evaluate(
@@ -296,7 +299,7 @@ def test_the_key_has_exactly_the_documented_format(written: Path) -> None:
         for step in entry["steps"]:
             assert list(step) == ["name", "expr", "value", "grad"]
         assert [s["name"] for s in entry["steps"]] == [
-            f"v{i}" for i in range(1, len(entry["steps"]) + 1)]
+            *(f"v{i}" for i in range(1, len(entry["steps"]))), "f"]
         assert entry["steps"][-1]["value"] == entry["value"]
         assert entry["steps"][-1]["grad"] == 1.0
 

@@ -34,7 +34,7 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--operations", default="4-7", metavar="N|LOW-HIGH",
                         help="operations per expression (default 4-7)")
     parser.add_argument("--inputs", default="3-4", metavar="N|LOW-HIGH",
-                        help="inputs per expression, named a, b, c, d, f, ... (default 3-4)")
+                        help="inputs per expression, named a, b, c, d, g, ... (default 3-4)")
     parser.add_argument("--shared-inputs", type=int, default=1, metavar="N",
                         help="at least N inputs used by two operations (default 1)")
     parser.add_argument("--format", default=",".join(FORMATS), metavar="LIST",

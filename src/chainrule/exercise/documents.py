@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from chainrule.exercise.generator import Variant
+from chainrule.exercise.generator import OUTPUT, Variant
 from chainrule.report.document import (
     Block,
     BulletList,
@@ -57,7 +57,7 @@ def heading(variant: Variant, what: str = "") -> Heading:
 
 def function_latex(variant: Variant) -> str:
     """``f(a, b, c) = ...``: the expression as display math."""
-    return f"f({', '.join(variant.graph.inputs)}) = {variant.latex}"
+    return f"{OUTPUT}({', '.join(variant.graph.inputs)}) = {variant.latex}"
 
 
 def point_text(variant: Variant, flavour: Flavour) -> str:
@@ -162,7 +162,7 @@ def solution_blocks(variant: Variant, flavour: Flavour, figure: Figure) -> list[
         heading(variant, ": worked solution"),
         Math(function_latex(variant)),
         Paragraph(f"At {point_text(variant, flavour)}: {value}. The intermediate variables "
-                  f"are named v1, v2, ...; the last, {variant.output}, is f."),
+                  f"are named v1, v2, ...; the last is {variant.output} itself."),
         *sections[0],
         Heading(TITLES.get("Computational graph", "(ii) Computational graph"), 4),
         figure,

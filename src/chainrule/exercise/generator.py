@@ -57,6 +57,9 @@ SMALLEST = 1e-3
 KINK_MARGIN = 0.25
 """Arguments of relu, abs, max, min stay this far from a kink (0, a tie)."""
 
+OUTPUT = "f"
+"""What the questions call the expression (``f(a, b, c) = ...``), and so its last step."""
+
 SHAPE_TRIES = 400
 """Expressions drawn for one variant before giving up."""
 
@@ -74,7 +77,7 @@ class Variant:
 
     id: int
     seed: int
-    expression: str  # plain syntax, which chainrule.parse reads back to the same graph
+    expression: str  # ``f(a, b) = ...`` in plain syntax, which chainrule.parse reads back
     latex: str
     at: dict[str, int]
     graph: Graph
@@ -83,7 +86,7 @@ class Variant:
 
     @property
     def output(self) -> str:
-        """The name of the output node (the last intermediate variable)."""
+        """The name of the output node, the last step: :data:`OUTPUT`."""
         return self.graph.nodes[self.graph.output].name
 
     @cached_property
@@ -168,7 +171,8 @@ def _post_order(terms: list[_Term]) -> Iterator[int]:
 
 
 def _build(terms: list[_Term]) -> Graph:
-    """The graph of the tree; inputs named a, b, c, ... in order of first appearance."""
+    """The graph of the tree; inputs named a, b, c, ... in order of first appearance, the
+    output :data:`OUTPUT`, its source the equation ``f(a, b, c) = ...``."""
     builder = GraphBuilder()
     handles: dict[int, int] = {}
     names: dict[int, str] = {}
@@ -182,9 +186,14 @@ def _build(terms: list[_Term]) -> Graph:
             assert term.placeholder is not None
             name = names.setdefault(term.placeholder, INPUT_NAMES[len(names)])
             handles[index] = builder.input(name)
-    graph = builder.build(handles[0])
-    # Its source text, as if parsed: titles and worked solutions then show the expression.
-    return Graph(graph.nodes, graph.output, plain(graph))
+    graph = builder.build(handles[0], output_name=OUTPUT)
+    # Its source text, as if parsed: titles and worked solutions then show the equation.
+    return Graph(graph.nodes, graph.output, equation(graph))
+
+
+def equation(graph: Graph) -> str:
+    """``f(a, b) = a * b + a``: the function head, then the expression in plain syntax."""
+    return f"{OUTPUT}({', '.join(graph.inputs)}) = {plain(graph)}"
 
 
 _PROBES = (0.7, 1.9, 2.6)
@@ -384,7 +393,7 @@ def draw_variant(options: ExerciseOptions, variant_id: int, taken: set[str]) -> 
             pointless.add(plain(graph))
             continue
         at, result = found
-        return Variant(variant_id, options.seed, plain(graph), latex(graph), at, graph, result,
+        return Variant(variant_id, options.seed, equation(graph), latex(graph), at, graph, result,
                        mark)
     raise ExerciseSearchError(
         f"variant {variant_id}: none of {SHAPE_TRIES} expressions met the constraints "

@@ -6,9 +6,10 @@ One object per variant, exactly these keys::
      "value": float, "gradients": {"a": float, ...},
      "steps": [{"name": "v1", "expr": "b * c", "value": float, "grad": float}, ...]}
 
-``expression`` is the plain syntax (``chainrule graph EXPRESSION`` names its steps
-the same), ``at`` holds integers, ``steps`` are the operations in forward order
-with their values and gradients (d output / d step), all from the engine.
+``expression`` is the equation ``f(a, b, ...) = ...`` in the plain syntax
+(``chainrule graph EXPRESSION`` names its steps the same: v1, v2, ..., f), ``at``
+holds integers, ``steps`` are the operations in forward order with their values
+and gradients (d output / d step), all from the engine.
 
 >>> from chainrule.exercise.options import ExerciseOptions
 >>> from chainrule.exercise.generator import generate

@@ -32,9 +32,10 @@ CONSTANT_ARGUMENTS: dict[str, tuple[int, ...]] = {"pow": (2, 3)}
 
 A variable exponent would put ``x^y · log x`` into every backward pass and force x > 0."""
 
-INPUT_NAMES = "abcdfghkmnpqrstuwxyz"
-"""Input names in order: a, b, c, d, f, ... (no e: it is Euler's number to the parser;
-no i, j, l, o, v: they read as numbers or as the intermediate variables v1, v2, ...)."""
+INPUT_NAMES = "abcdghkmnpqrstuwxyz"
+"""Input names in order: a, b, c, d, g, ... (no e: it is Euler's number to the parser;
+no f: it is the function, f(a, b) = ...; no i, j, l, o, v: they read as numbers or as
+the intermediate variables v1, v2, ...)."""
 
 MAX_COUNT = 1000
 MAX_OPERATIONS = 20
