@@ -362,6 +362,14 @@ def test_id_writes_just_that_variant(written: Path, tmp_path: Path) -> None:
     assert key_of(tmp_path) == [key_of(written)[3]]
 
 
+def test_a_smaller_run_into_the_same_folder_leaves_no_stale_pictures(tmp_path: Path) -> None:
+    assert run_cli("--seed", "7", "--count", "3", "--out", str(tmp_path), "--format", "md") == 0
+    assert run_cli("--seed", "7", "--id", "2", "--out", str(tmp_path), "--format", "md") == 0
+    pictures = sorted(p.name for p in (tmp_path / "assets").iterdir())
+    assert pictures == ["graph-variant-2.svg"]
+    assert "assets/graph-variant-2.svg" in (tmp_path / "solutions.md").read_text()
+
+
 def test_the_markdown_asks_the_sheets_questions_and_works_them(written: Path) -> None:
     exercises = (written / "exercises.md").read_text()
     solutions = (written / "solutions.md").read_text()

@@ -32,9 +32,8 @@ from chainrule.exercise.key import KEY_FILE, key_json
 from chainrule.exercise.moodle import MOODLE_FILE, moodle_xml
 from chainrule.exercise.options import DEFAULT_OPS, ExerciseOptions
 from chainrule.files import write_atomic
-from chainrule.report.document import Document
 from chainrule.report.html import to_html
-from chainrule.report.markdown import to_markdown
+from chainrule.report.markdown import write_markdown
 
 DOCUMENTS = ("exercises", "solutions")
 
@@ -65,18 +64,6 @@ def command_line(options: ExerciseOptions) -> str:
     if options.only is not None:
         words.append(f"--id {options.only}")
     return " ".join(words)
-
-
-def _write_markdown(out: Path, documents: dict[str, Document]) -> list[Path]:
-    written = []
-    for name, document in documents.items():
-        text, assets = to_markdown(document)
-        for relative, data in assets.items():
-            write_atomic(out / relative, data)
-            written.append(out / relative)
-        write_atomic(out / f"{name}.md", text)
-        written.append(out / f"{name}.md")
-    return written
 
 
 class _Printer:
@@ -135,7 +122,7 @@ def _write_documents(variants: list[Variant], options: ExerciseOptions, out: Pat
                 printer.submit(folder / "exercises.html")
             figures = [future.result() for future in drawn]
         if "md" in formats:
-            built.files += _write_markdown(out, {
+            built.files += write_markdown(out, {
                 "exercises": exercises_document(variants, "markdown", command),
                 "solutions": solutions_document(variants, "markdown", command, figures),
             })

@@ -20,7 +20,7 @@ from chainrule.report.cache import Cache
 from chainrule.report.document import Block, Document, Note, unique_anchors
 from chainrule.report.group import Group
 from chainrule.report.html import to_html
-from chainrule.report.markdown import ASSETS, to_markdown
+from chainrule.report.markdown import write_markdown
 from chainrule.report.parts import PartResult, run_parts
 from chainrule.report.progress import Progress, duration
 from chainrule.report.sections import Plan, plan
@@ -94,21 +94,6 @@ def _subtitle(
     return lines
 
 
-def _write_markdown(out: Path, document: Document) -> list[Path]:
-    text, assets = to_markdown(document)
-    folder = out / ASSETS
-    if folder.is_dir():  # pictures of an earlier run that this one no longer has
-        for old in folder.iterdir():
-            if old.is_file() and f"{ASSETS}/{old.name}" not in assets:
-                old.unlink()
-    written = []
-    for relative, data in assets.items():
-        write_atomic(out / relative, data)
-        written.append(out / relative)
-    write_atomic(out / "report.md", text)
-    return [out / "report.md", *written]
-
-
 def _write_pdf(out: Path, progress: Progress) -> tuple[list[Path], list[str]]:
     from chainrule.report.pdf import NoBrowserError, print_pdf
 
@@ -137,7 +122,7 @@ def build_report(options: ReportOptions) -> ReportOutcome:
     subtitle = _subtitle(options, results, cache.timings())
     document = assemble(report_plan, results, subtitle, options.group)
     write_atomic(options.out / "index.html", to_html(document))
-    files = [options.out / "index.html", *_write_markdown(options.out, document)]
+    files = [options.out / "index.html", *write_markdown(options.out, {"report": document})]
     problems = [f"part {r.part.id} failed: {r.error}" for r in results.values()
                 if r.status == "failed"]
     if options.pdf:

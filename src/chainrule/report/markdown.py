@@ -23,10 +23,12 @@ $$x^2$$
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import count
+from pathlib import Path
 from typing import Any
 
+from chainrule.files import write_atomic
 from chainrule.report.document import (
     Answer,
     Block,
@@ -64,6 +66,32 @@ def to_markdown(document: Document) -> tuple[str, dict[str, bytes]]:
     for block in document.blocks:
         lines += [writer.block(block), ""]
     return "\n".join(lines), writer.assets
+
+
+def write_markdown(out: Path, documents: Mapping[str, Document]) -> list[Path]:
+    """Write each document as ``out/NAME.md``, their pictures in ``out/assets``; returns the
+    files written. Pictures an earlier run left there that these documents lack are removed.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> [p.name for p in write_markdown(out, {"notes": Document("Notes", [], [])})]
+    ['notes.md']
+    """
+    texts = {name: to_markdown(document) for name, document in documents.items()}
+    assets = {path: data for _, pictures in texts.values() for path, data in pictures.items()}
+    folder = out / ASSETS
+    if folder.is_dir():
+        for old in folder.iterdir():
+            if old.is_file() and f"{ASSETS}/{old.name}" not in assets:
+                old.unlink()
+    written = []
+    for name, (text, _) in texts.items():
+        write_atomic(out / f"{name}.md", text)
+        written.append(out / f"{name}.md")
+    for relative, data in assets.items():
+        write_atomic(out / relative, data)
+        written.append(out / relative)
+    return written
 
 
 _MARKUP = str.maketrans({c: f"\\{c}" for c in "\\`*_[]$#"})
