@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -336,6 +337,14 @@ def test_json_has_exactly_the_documented_keys() -> None:
     wrong = next(line for line in document["lines"] if line["verdict"] == "wrong")
     assert wrong["mistake"] == "sign" and wrong["kind"] == "gradient" and wrong["line"] == 8
     assert wrong["given"] == 1.0 and wrong["expected"] == -1.0
+
+
+def test_json_writes_a_number_that_cannot_be_computed_as_every_json_document_does() -> None:
+    # From the learner's v1 = -2, log(v1) has no value: "nan", as in graph --format json.
+    report = check("log(a - b)", {"a": 3, "b": 1}, "v1 = a - b = -2\nv2 = log(v1) = 0.693")
+    second = json.loads(report.to_json())["lines"][1]
+    assert second["expected_from_yours"] == "nan" and second["verdict"] == "correct"
+    assert second["expected"] == pytest.approx(math.log(2))
 
 
 def test_text_and_markdown_show_marks_messages_missing_and_score() -> None:

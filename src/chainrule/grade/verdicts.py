@@ -25,10 +25,11 @@ score: 1/3
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from chainrule.show.notation import json_value
 
 Verdict = Literal["correct", "carried", "wrong", "invalid"]
 LineKind = Literal["definition", "value", "gradient", "local"]
@@ -64,17 +65,12 @@ class LineVerdict:
             "kind": self.kind,
             "name": self.name,
             "verdict": self.verdict,
-            "given": _number(self.given),
-            "expected": _number(self.expected),
-            "expected_from_yours": _number(self.expected_from_yours),
+            "given": json_value(self.given),
+            "expected": json_value(self.expected),
+            "expected_from_yours": json_value(self.expected_from_yours),
             "mistake": self.mistake,
             "message": self.message,
         }
-
-
-def _number(value: float | None) -> float | None:
-    """JSON has no NaN: a number that cannot be computed is null."""
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 @dataclass(frozen=True)
