@@ -214,7 +214,8 @@ def test_missing_files_say_what_to_do(tmp_path: Path) -> None:
         find_idx_files(tmp_path, "train")
     message = str(error.value)
     assert error.value.missing == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
-    assert "--data-dir" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert "pass data_dir with" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert "pass --data-dir with" in error.value.render({"data_dir": "--data-dir"})
     assert "\n" not in message
 
 

@@ -202,7 +202,8 @@ def test_offline_says_what_to_do_in_one_line(tmp_path: Path, checksums: dict[str
         )
     message = str(info.value)
     assert "\n" not in message
-    assert str(target) in message and "--data-dir" in message
+    assert str(target) in message and "pass data_dir," in message
+    assert "pass --data-dir," in info.value.render({"data_dir": "--data-dir"})
     assert all(name in message for name in NAMES)
 
 
@@ -335,3 +336,4 @@ def test_offline_cli_is_one_line_and_exit_2(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no mirror could be reached" in err and str(empty) in err
+    assert "or pass --data-dir, a folder" in err  # the CLI names its flag

@@ -124,9 +124,10 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(
     assert "nothing to resume" in capsys.readouterr().err
     assert main(["mnist", "train", *SMALL, "--epochs", "1", *out]) == 0
     assert main(["mnist", "train", *SMALL, "--epochs", "1", *out]) == 2
-    assert "pass --resume" in capsys.readouterr().err
+    assert "pass --resume to continue it or choose another --out" in capsys.readouterr().err
     assert main(["mnist", "train", *SMALL, "--epochs", "1", "--lr", "0.1", "--resume", *out]) == 2
-    assert "other settings (lr)" in capsys.readouterr().err
+    assert "other settings (lr); resume without changing them, or train into another --out" in (
+        capsys.readouterr().err)
     assert main(["mnist", "train", *SMALL, "--epochs", "1", "--resume", *out]) == 0  # done already
 
 
@@ -138,7 +139,7 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(
         (["--dropout", "1.5"], r"dropout must be in \[0, 1\)"),
         (["--optimizer", "rmsprop"], "invalid choice"),
         (["--batch-size", "5000"], "larger than the 3000 training images"),
-        (["--device", "mps"], "device 'mps' is not available|least"),
+        (["--device", "mps"], "--device mps is not available here; use --device cpu|least"),
         (["--data-dir", str(REPO / "src")], r"missing.*train-images-idx3-ubyte\.gz"),
     ],
 )
@@ -208,8 +209,9 @@ def test_nan_loss_stops_with_the_last_good_checkpoint(
 
 
 def test_a_huge_learning_rate_ends_with_a_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(train_module.TrainingDiverged, match="try a lower --lr"):
+    with pytest.raises(train_module.TrainingDiverged, match=r"try a lower lr$") as error:
         train(replace(SMALL_CONFIG, lr=1e30, optimizer="sgd"), tmp_path, progress=False)
+    assert error.value.render({"lr": "--lr"}).endswith("try a lower --lr")  # as the CLI says it
 
 
 # ---------------------------------------------------------------- resume after kill -9

@@ -45,7 +45,9 @@ def register_train(nested: Any) -> None:
         "under `torchrun --nproc_per_node=N` the same command trains with DDP.",
     )
     parser.add_argument("--preset", choices=list(PRESETS), default="fast", help="the recipe")
-    parser.add_argument("--out", type=Path, metavar="RUN_DIR", help="write checkpoints here")
+    # dest out_dir, train()'s own name, so its errors name the flag (ChainruleError.naming).
+    parser.add_argument("--out", dest="out_dir", type=Path, metavar="RUN_DIR",
+                        help="write checkpoints here")
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     add_config_arguments(parser)
@@ -73,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
     from chainrule.mnist.train import train
 
     config = config_from_args(args)
-    out = args.out
+    out = args.out_dir
     if out is None:
         if args.resume:
             raise ChainruleError("--resume needs --out RUN_DIR (the run to continue)")

@@ -67,10 +67,22 @@ _IDX_DTYPES: dict[int, np.dtype[Any]] = {
 class MissingDataError(ChainruleError):
     """IDX files are missing from a data folder; ``missing`` lists the expected names."""
 
-    def __init__(self, message: str, directory: Path, missing: list[str]) -> None:
-        super().__init__(message)
-        self.directory = directory
-        self.missing = missing
+    directory: Path
+    missing: list[str]
+
+    @classmethod
+    def of(cls, directory: Path, missing: list[str]) -> MissingDataError:
+        """The error for ``missing`` files in ``directory``, saying what to do."""
+        error = cls.naming(
+            "{folder}: missing {names}; put the four IDX files (train-images-idx3-ubyte.gz, "
+            "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) "
+            "there, or pass {data_dir} with a folder that has them (a clone of the repo ships "
+            "MNIST in data/mnist)",
+            folder=directory,
+            names=", ".join(missing),
+        )
+        error.directory, error.missing = directory, missing
+        return error
 
 
 def read_bytes(path: Path) -> bytes:
@@ -137,14 +149,7 @@ def find_idx_files(data_dir: Path, split: Split) -> tuple[Path, Path]:
         else:
             found.append(path)
     if missing:
-        raise MissingDataError(
-            f"{data_dir}: missing {', '.join(missing)}; put the four IDX files "
-            "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-            "t10k-labels-idx1-ubyte.gz) there, or pass --data-dir with a folder that has them "
-            "(a clone of the repo ships MNIST in data/mnist)",
-            data_dir,
-            missing,
-        )
+        raise MissingDataError.of(data_dir, missing)
     return found[0], found[1]
 
 

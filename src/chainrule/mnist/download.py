@@ -82,13 +82,14 @@ def missing_files(data_dir: Path, names: Sequence[str]) -> list[str]:
     ]
 
 
-def offline_advice(data_dir: Path, names: Sequence[str]) -> str:
-    """The one-line message that tells a user without network what to do."""
-    return (
-        f"MNIST files missing in {data_dir} ({', '.join(names)}) and no mirror could be reached; "
-        f"copy them there from a machine with internet ({MIRRORS[0]}NAME) "
-        "or pass --data-dir DIR, a folder holding the four IDX files (the repository ships "
-        "them in data/mnist)"
+def offline_advice(folder: Path, names: Sequence[str]) -> ChainruleError:
+    """The one-line error that tells a user without network what to do."""
+    return ChainruleError.naming(
+        "MNIST files missing in {folder} ({names}) and no mirror could be reached; "
+        "copy them there from a machine with internet ({mirror}NAME) "
+        "or pass {data_dir}, a folder holding the four IDX files (the repository ships "
+        "them in data/mnist)",
+        folder=folder, names=", ".join(names), mirror=MIRRORS[0],
     )
 
 
@@ -162,7 +163,7 @@ def download_mnist(
         if failures is None:
             continue
         if all(_is_network_failure(failure) for failure in failures):
-            raise ChainruleError(offline_advice(target_dir, missing))
+            raise offline_advice(target_dir, missing)
         raise ChainruleError(f"could not download {name}: " + "; ".join(map(str, failures)))
     return target_dir
 

@@ -113,7 +113,9 @@ def resolve_device(name: str) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
     available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": has_mps}
     if not available.get(name, False):
-        raise ChainruleError(f"device {name!r} is not available here; use --device cpu")
+        raise ChainruleError.naming(
+            "{device} {name} is not available here; use {device} cpu", name=name
+        )
     return torch.device(name)
 
 
@@ -354,7 +356,7 @@ def refuse_changed_settings(path: Path, saved: TrainConfig, config: TrainConfig)
     >>> refuse_changed_settings(Path("last.pt"), PRESETS["mlp"], replace(PRESETS["mlp"], seed=9))
     Traceback (most recent call last):
     chainrule.errors.ChainruleError: last.pt was trained with other settings (seed); resume \
-without changing them, or train into another --out
+without changing them, or train into another out_dir
     """
     changed = [
         name
@@ -362,9 +364,11 @@ without changing them, or train into another --out
         if getattr(config, name) != value and name not in RESUMABLE_CHANGES
     ]
     if changed:
-        raise ChainruleError(
-            f"{path} was trained with other settings ({', '.join(changed)}); "
-            "resume without changing them, or train into another --out"
+        raise ChainruleError.naming(
+            "{path} was trained with other settings ({changed}); "
+            "resume without changing them, or train into another {out_dir}",
+            path=path,
+            changed=", ".join(changed),
         )
 
 
@@ -374,13 +378,15 @@ def checkpoint_to_resume(
     """``out_dir / last`` when resuming (it must exist), else None; ``runs``: the files that
     mark ``out_dir`` as holding a run already, which a fresh run refuses to overwrite."""
     checkpoint = out_dir / last if out_dir is not None else None
-    if resume and (checkpoint is None or not checkpoint.is_file()):
-        raise ChainruleError(
-            f"nothing to resume: no checkpoint {checkpoint or '(no --out given)'}"
-        )
+    if resume and checkpoint is None:
+        raise ChainruleError.naming("nothing to resume: {resume} needs {out_dir}")
+    if resume and checkpoint is not None and not checkpoint.is_file():
+        raise ChainruleError.naming("nothing to resume: no checkpoint {path}", path=checkpoint)
     if not resume and out_dir is not None and any((out_dir / name).is_file() for name in runs):
-        raise ChainruleError(
-            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
+        raise ChainruleError.naming(
+            "{folder} already holds a run; pass {resume} to continue it or choose another "
+            "{out_dir}",
+            folder=out_dir,
         )
     return checkpoint if resume else None
 
@@ -723,8 +729,9 @@ def diverged(
         if out_dir is not None and epoch > 1
         else "no checkpoint was written yet"
     )
-    return TrainingDiverged(
-        f"loss became {loss} at epoch {epoch}, step {step}; {kept}; try a lower --lr"
+    return TrainingDiverged.naming(
+        "loss became {loss} at epoch {epoch}, step {step}; {kept}; try a lower {lr}",
+        loss=loss, epoch=epoch, step=step, kept=kept,
     )
 
 

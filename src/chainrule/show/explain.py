@@ -580,7 +580,7 @@ def explain(result: Result | Graph, format: Format = "text", *, symbolic: bool =
     if len(graph.equations) > EXPLAIN_MAX_OPS:
         raise ChainruleError(
             f"the worked solution is for expressions of up to {EXPLAIN_MAX_OPS} operations, "
-            f"this one has {len(graph.equations)}: use --format text, markdown or json"
+            f"this one has {len(graph.equations)} (its graph, values and gradients have no limit)"
         )
     if isinstance(result, Graph):
         return _LAYOUTS[format](result, [intermediate_variables(result, notation)])
