@@ -67,6 +67,11 @@ def test_implicit_product_with_variables() -> None:
         (r"\pi a", "pi*a"),
         (r"\operatorname{relu}(a - c)", "relu(a - c)"),
         (r"\left[a + b\right] c", "(a + b)*c"),
+        (r"|a - b| + c", "abs(a - b) + c"),
+        (r"\left|\frac{a}{d}\right| c", "abs(a/d)*c"),
+        (r"2|a||b|", "2*abs(a)*abs(b)"),
+        (r"|a - |b - c||", "abs(a - abs(b - c))"),
+        (r"\lvert a \rvert^2 + \sqrt{|b|}", "abs(a)^2 + sqrt(abs(b))"),
     ],
 )
 def test_latex_matches_plain(latex: str, plain: str) -> None:
@@ -102,6 +107,11 @@ def test_sheet_example_structure_with_letters() -> None:
         (r"\sqrt{a", "'{' is never closed", 6),
         (r"\pi a}", "unmatched '}'", 6),
         (r"\max a", "expected '(' after max", 1),
+        (r"\sqrt{|a}", "unmatched '}': the '|' at column 7 is still open", 9),
+        (r"(|a)| \cdot 2", "unmatched ')': the '|' at column 2 is still open", 4),
+        (r"|(a|) \cdot 2", "unmatched '|'", 4),
+        (r"\left|a", "'|' is never closed", 1),
+        ("|a-b|", "unexpected character '|' (write abs(x); |x| is read in the LaTeX syntax)", 1),
     ],
 )
 def test_errors_say_what_and_where(text: str, message: str, column: int) -> None:
@@ -143,7 +153,7 @@ PLAIN_ALPHABET = st.sampled_from(
     [*"abcxyz0123456789.+-*/^(), e", "**", "pi", *FUNCTIONS, " ", "1e5", "\t"]
 )
 LATEX_ALPHABET = st.sampled_from(
-    [*"abxyz0123456789.+-*/^()[]{},_ ", r"\frac", r"\sqrt", r"\cdot", r"\left(", r"\right)",
+    [*"abxyz0123456789.+-*/^()[]{},_| ", r"\frac", r"\sqrt", r"\cdot", r"\left(", r"\right)",
      r"\exp", r"\log", r"\max", r"\sigma", r"\pi", r"\ln", r"\foo", r"\left", "\\"]
 )
 
