@@ -500,3 +500,56 @@ def test_the_listening_socket_is_tcp_so_answers_are_not_delayed() -> None:
 
     with contextlib.closing(listen("127.0.0.1", 0)) as bound:
         assert bound.proto == socket.IPPROTO_TCP and bound.type == socket.SOCK_STREAM
+
+
+def _dying_starts(monkeypatch: pytest.MonkeyPatch, deaths: int) -> list[int]:
+    """Make the first ``deaths`` worker processes die before they are ready."""
+    from chainrule.serve import workers
+
+    original, killed = workers.Worker.wait_ready, []
+
+    def wait_ready(worker: workers.Worker) -> None:
+        if len(killed) < deaths:
+            killed.append(worker.process.pid or 0)
+            worker.process.kill()
+        original(worker)
+
+    monkeypatch.setattr(workers.Worker, "wait_ready", wait_ready)
+    monkeypatch.setattr(workers, "RETRY_DELAY_S", 0.01)
+    return killed
+
+
+def test_a_worker_that_dies_while_starting_is_started_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from chainrule.serve.workers import WorkerPool
+
+    killed = _dying_starts(monkeypatch, deaths=2)
+
+    async def square() -> Any:
+        async with WorkerPool(size=1, budget=30, warm=False) as pool:
+            return await pool.run("graph", {"expression": "x*x", "at": {"x": 3}})
+
+    assert asyncio.run(square())["gradients"] == {"x": 6.0}
+    assert len(killed) == 2
+
+
+def test_workers_that_keep_dying_while_starting_are_given_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from chainrule.serve import workers
+
+    killed = _dying_starts(monkeypatch, deaths=1000)
+
+    async def starts() -> int:
+        async with workers.WorkerPool(size=1, budget=30, warm=False) as pool:
+            while pool.starting or pool.background:
+                await asyncio.sleep(0.05)
+            return pool.ready
+
+    assert asyncio.run(starts()) == 0
+    assert len(killed) == 1 + workers.START_RETRIES

@@ -39,6 +39,12 @@ DEFAULT_BUDGET_S = 2.0
 QUEUE_WAIT_S = 30.0
 """Longest a request waits for a free worker before it is answered 503 (server busy)."""
 
+START_RETRIES = 3
+"""Processes that die while starting are started again this many times in a row, ..."""
+
+RETRY_DELAY_S = 1.0
+"""... this long after each death (a machine short of memory may recover)."""
+
 
 class Unavailable(ChainruleError):
     """The work could not be done now (answered with status 503)."""
@@ -121,6 +127,7 @@ class WorkerPool:
         self.starting = 0
         self.background: set[asyncio.Task[None]] = set()  # starting workers (kept referenced)
         self.replaced = 0  # workers stopped for running past the budget or dying
+        self.failed_starts = 0  # processes in a row that died before they were ready
         self.closed = False
 
     async def __aenter__(self) -> WorkerPool:
@@ -161,16 +168,30 @@ class WorkerPool:
             try:
                 await loop.run_in_executor(self.threads, worker.wait_ready)
             except (EOFError, OSError):
-                log.error("a worker process died while starting")
                 worker.stop()
+                await self._retry_start()
                 return
         finally:
             self.starting -= 1
         if self.closed:
             worker.stop()
             return
+        self.failed_starts = 0
         self.workers.add(worker)
         self.idle.put_nowait(worker)
+
+    async def _retry_start(self) -> None:
+        """After a process died while starting: start another, a few times in a row."""
+        self.failed_starts += 1
+        if self.closed or self.failed_starts > START_RETRIES:
+            log.error("a worker process died while starting; %d in a row, none is started again",
+                      self.failed_starts)
+            return
+        log.error("a worker process died while starting; starting another in %g s",
+                  RETRY_DELAY_S)
+        await asyncio.sleep(RETRY_DELAY_S)
+        if not self.closed:
+            self._start_one()
 
     def _replace(self, worker: Worker) -> None:
         """Stop a worker whose state is unknown (over budget, cancelled, dead)."""
