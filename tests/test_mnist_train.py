@@ -304,7 +304,7 @@ def test_best_trains_its_float32_recipe_where_bf16_is_not_native() -> None:
     assert machine_preset("best", {"precision": "bf16"}) == replace(PRESETS["best"],
                                                                     precision="bf16")  # fmt: skip
     float32 = machine_preset("best", {"precision": "fp32"})
-    assert float32 == replace(PRESETS["best"], width=16, precision="fp32")
+    assert float32 == replace(PRESETS["best"], width=24, epochs=8, precision="fp32")
     assert machine_preset("best", {"precision": "fp32", "width": 32}).width == 32  # user's choice
     assert machine_preset("fast", {"precision": "fp32"}) == replace(PRESETS["fast"],
                                                                     precision="fp32")  # fmt: skip

@@ -9,7 +9,8 @@ chainrule's data folder or are downloaded on first use (11 MB); ``--data DIR``
 names another folder. The notebook exercise_1.ipynb does the same in plain PyTorch.
 
 Run it with ``python section_1_4_training.py`` (``--preset best`` is the full
-budget's recipe: 18 epochs, about a quarter of an hour).
+budget's recipe: about a quarter of an hour; 18 epochs, or 8 of a network 24
+channels wide where training runs in float32).
 """
 
 from __future__ import annotations
