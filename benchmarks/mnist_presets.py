@@ -9,7 +9,7 @@ Parts (``--parts``, default all but ``best``):
   ddp         `--preset fast --epochs 3`, one process vs torchrun with 2 processes
   ddp-best    the same with `--preset best --epochs 2` (about 2.5 minutes a run)
   checkpoint  time spent writing checkpoints and metrics, as a share of the epoch
-  best        `--preset best`, per seed (11-16 minutes each on 2 cores)
+  best        `--preset best`, per seed (11-17 minutes each on 2 cores)
   other       `fast` vs the reference on other datasets in MNIST's format
               (`--data-dir`, repeatable; default Debian's dataset-fashion-mnist)
 

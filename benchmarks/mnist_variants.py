@@ -20,21 +20,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import struct
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from chainrule.mnist.data import IDX_NAMES, load_mnist, random_affine
+from chainrule.mnist.data import IDX_NAMES, idx_bytes, load_mnist, random_affine
 
 SPLITS = {"train": 0, "test": 1}  # the seed offset of each split
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An unsigned-byte array as an IDX file: zero, zero, type 0x08, rank, sizes, data."""
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
 
 
 def clutter(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -69,7 +62,8 @@ def write(folder: Path, name: str, seed: int = 0) -> Path:
         pixels, labels = load_mnist(split)  # type: ignore[arg-type]
         images = variant(name, pixels, seed + offset)
         image_stem, label_stem = IDX_NAMES[split]  # type: ignore[index]
-        for stem, array in ((image_stem, images.numpy()), (label_stem, labels.numpy())):
+        digits = labels.numpy().astype(np.uint8)
+        for stem, array in ((image_stem, images.numpy()), (label_stem, digits)):
             with gzip.open(out / f"{stem}.gz", "wb", compresslevel=6) as stream:
                 stream.write(idx_bytes(array))
     return out

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import math
 import os
+import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +121,20 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> torch.Tensor:
         raise ChainruleError(f"{name}: {problem}: expected {expected} bytes of data, found {found}")
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
+
+
+def idx_bytes(array: np.ndarray[Any, Any]) -> bytes:
+    """Encode an array as IDX bytes (big-endian), the inverse of :func:`parse_idx`.
+
+    >>> parse_idx(idx_bytes(np.array([[7, 8, 9]], dtype=np.uint8))).tolist()
+    [[7, 8, 9]]
+    """
+    codes = {dtype.str[1:]: code for code, dtype in _IDX_DTYPES.items()}
+    code = codes.get(array.dtype.str[1:])
+    if code is None:
+        raise ChainruleError(f"IDX files hold no {array.dtype} numbers")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
 def read_idx(path: Path, sha256: str | None = None) -> torch.Tensor:
