@@ -15,6 +15,7 @@ from PIL import Image
 
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
+from chainrule.mnist.config import PRESETS, asdict, replace
 from chainrule.mnist.data import load_mnist
 from chainrule.mnist.evaluate import (
     Evaluation,
@@ -23,7 +24,8 @@ from chainrule.mnist.evaluate import (
     plot_confusion,
     plot_misclassified,
 )
-from chainrule.mnist.train import load_checkpoint, predict_logits
+from chainrule.mnist.models import build_model
+from chainrule.mnist.train import CHECKPOINT_FORMAT, load_checkpoint, predict_logits
 from mnist_model import tiny_checkpoint
 
 __all__ = ["tiny_checkpoint"]  # a fixture, imported for pytest
@@ -87,6 +89,24 @@ def test_model_on_the_test_set(tiny_checkpoint: Path) -> None:
     assert ev.misclassified == int((direct != labels).sum())
     # the report's call: evaluate on the test split of the data the model was trained on
     assert evaluate_model(model, config).accuracy == ev.accuracy
+
+
+@pytest.mark.parametrize("name", ["fast", "best", "examples"])
+def test_a_cnn_evaluates_in_channels_last_the_same_in_any_batch(name: str, tmp_path: Path) -> None:
+    config = replace(PRESETS[name], width=8) if name != "examples" else PRESETS[name]
+    torch.manual_seed(0)
+    trained = build_model(config).eval()
+    torch.save({"format": CHECKPOINT_FORMAT, "config": asdict(config),
+                "model": trained.state_dict()}, tmp_path / "cnn.pt")  # fmt: skip
+    model, _ = load_checkpoint(tmp_path / "cnn.pt")
+    weight = next(p for p in model.parameters() if p.dim() == 4)
+    assert weight.is_contiguous(memory_format=torch.channels_last)  # as it trained
+    images = load_mnist("test")[0][:300]
+    logits = predict_logits(model, images)
+    for size in (1, 7, 1000):  # the batch holds no state: BatchNorm uses running statistics
+        assert torch.allclose(predict_logits(model, images, batch_size=size), logits, atol=1e-4)
+    nchw = trained.to(memory_format=torch.contiguous_format)
+    assert torch.allclose(predict_logits(nchw, images), logits, atol=1e-4)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

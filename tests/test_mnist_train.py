@@ -7,7 +7,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -261,13 +260,6 @@ torch.save(result.model.state_dict(), out / f"weights-{{rank}}.pt")
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_two_processes_match_one_at_the_same_global_batch(tmp_path: Path) -> None:
     config = replace(
@@ -281,8 +273,8 @@ def test_two_processes_match_one_at_the_same_global_batch(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     double = tmp_path / "double"
     double.mkdir()
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
-    torchrun += ["--master_addr=127.0.0.1", f"--master_port={free_port()}"]
+    # --standalone lets the rendezvous pick its own free port (no race for one chosen here).
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     done = subprocess.run(
         [*torchrun, str(script), str(double)], capture_output=True, text=True, timeout=300
     )

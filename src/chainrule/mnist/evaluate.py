@@ -33,12 +33,11 @@ import torch
 
 from chainrule.errors import ChainruleError
 from chainrule.files import write_atomic
+from chainrule.mnist.config import EVAL_BATCH_SIZE, TrainConfig
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from torch import nn
-
-    from chainrule.mnist.config import TrainConfig
 
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -161,13 +160,13 @@ def _ratios(numerator: torch.Tensor, denominator: torch.Tensor) -> list[float]:
 
 @overload
 def evaluate_model(
-    model: nn.Module, data: TrainConfig, labels: None = None, *, batch_size: int = 1000
+    model: nn.Module, data: TrainConfig, labels: None = None, *, batch_size: int = EVAL_BATCH_SIZE
 ) -> Evaluation: ...
 
 
 @overload
 def evaluate_model(
-    model: nn.Module, data: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 1000
+    model: nn.Module, data: torch.Tensor, labels: torch.Tensor, *, batch_size: int = EVAL_BATCH_SIZE
 ) -> Evaluation: ...
 
 
@@ -176,7 +175,7 @@ def evaluate_model(
     data: torch.Tensor | TrainConfig,
     labels: torch.Tensor | None = None,
     *,
-    batch_size: int = 1000,
+    batch_size: int = EVAL_BATCH_SIZE,
 ) -> Evaluation:
     """Evaluate ``model`` on uint8 images [N, 28, 28] and their ``labels``.
 

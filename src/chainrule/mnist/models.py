@@ -117,7 +117,21 @@ def best_cnn(width: int = 32, dropout: float = 0.0) -> nn.Sequential:
 
 
 def build_model(config: TrainConfig) -> nn.Module:
-    """The network a config names, freshly initialised from the current torch seed."""
+    """The network a config names, freshly initialised from the current torch seed, in the
+    memory layout it trains and evaluates in (a CNN in channels_last, if the config says so).
+
+    >>> from chainrule.mnist.config import PRESETS
+    >>> build_model(PRESETS["fast"])[0].weight.is_contiguous(memory_format=torch.channels_last)
+    True
+    """
+    network = _network(config)
+    if config.channels_last and config.model != "mlp":
+        # Convolutions on a CPU run 1.3-1.5x faster on NHWC maps, training and evaluating.
+        network = network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return network
+
+
+def _network(config: TrainConfig) -> nn.Module:
     if config.model == "mlp":
         return mlp(config.hidden, config.dropout)
     if config.model == "examples":

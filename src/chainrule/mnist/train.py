@@ -35,7 +35,14 @@ from torch import nn
 
 from chainrule.errors import ChainruleError
 from chainrule.files import atomic_path, write_atomic
-from chainrule.mnist.config import LOSS_CURVE_STEPS, TrainConfig, asdict, preset, validate
+from chainrule.mnist.config import (
+    EVAL_BATCH_SIZE,
+    LOSS_CURVE_STEPS,
+    TrainConfig,
+    asdict,
+    preset,
+    validate,
+)
 from chainrule.mnist.data import (
     MNIST_MEAN,
     MNIST_STD,
@@ -85,7 +92,7 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 def predict_logits(
-    model: nn.Module, images_uint8: torch.Tensor, batch_size: int = 1000
+    model: nn.Module, images_uint8: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE
 ) -> torch.Tensor:
     """Logits [N, 10] (float32, on the CPU) of uint8 images [N, 28, 28], in eval mode, batched.
 
@@ -489,10 +496,7 @@ class Trainer:
         self.checkpoint_seconds = 0.0
 
     def _build_model(self) -> nn.Module:
-        model = build_model(self.config).to(self.device)
-        if self.config.channels_last and self.config.model != "mlp":
-            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        return model
+        return build_model(self.config).to(self.device)  # .to keeps the memory layout
 
     @property
     def eval_model(self) -> nn.Module:
