@@ -33,9 +33,9 @@ EngineName = Literal["torch", "chainrule"]
 
 
 EVAL_BATCH_SIZE = 256
-"""Images per forward pass when evaluating: on 2 AVX2 cores the CNNs evaluate 1.3-1.8x
-faster in batches of 256 than of 1000, whose activations outgrow the cache
-(``benchmarks/mnist_eval_batch.py``), and the MLP is as fast."""
+"""Images per forward pass when evaluating: on 2 AVX2 cores ``best`` evaluates 1.4x and
+``examples`` 1.2x faster in batches of 256 than of 1000, whose activations outgrow the
+cache; ``fast`` and the MLP take the same (``benchmarks/mnist_eval_batch.py``)."""
 
 LOSS_CURVE_STEPS = 20
 """Training steps per point of the loss curve in ``metrics.json`` (and per check for NaN)."""

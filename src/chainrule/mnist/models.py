@@ -126,7 +126,7 @@ def build_model(config: TrainConfig) -> nn.Module:
     """
     network = _network(config)
     if config.channels_last and config.model != "mlp":
-        # Convolutions on a CPU run 1.3-1.5x faster on NHWC maps, training and evaluating.
+        # NHWC maps: the CNNs evaluate 1.5-1.7x faster on 2 AVX2 cores (mnist_eval_batch).
         network = network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return network
 
