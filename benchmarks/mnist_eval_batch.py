@@ -31,9 +31,7 @@ BASELINE = 1000
 LAYOUTS = {"NCHW": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
-def time_batches(
-    model: torch.nn.Module, images: torch.Tensor, repeats: int
-) -> dict[int, float]:
+def time_batches(model: torch.nn.Module, images: torch.Tensor, repeats: int) -> dict[int, float]:
     """Median seconds of one pass over ``images`` at each batch size, interleaved."""
     predict_logits(model, images[:BASELINE])  # warm the kernels up
     times: dict[int, list[float]] = {size: [] for size in BATCH_SIZES}
