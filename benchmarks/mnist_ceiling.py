@@ -34,12 +34,10 @@ def log_probabilities(model: torch.nn.Module, images: torch.Tensor) -> torch.Ten
     return torch.log_softmax(predict_logits(model, images), dim=1)
 
 
-def with_shifts(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The sum of the log-probabilities of the images and of their one-pixel shifts."""
-    total = log_probabilities(model, images)
-    for right, down in SHIFTS:
-        total += log_probabilities(model, torch.roll(images, (down, right), (1, 2)))
-    return total
+def on_shifts(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The sum of the log-probabilities of the images' one-pixel shifts."""
+    shifted = (torch.roll(images, (down, right), (1, 2)) for right, down in SHIFTS)
+    return torch.stack([log_probabilities(model, moved) for moved in shifted]).sum(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,16 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     images, labels = load_test_split(None)
-    alone: dict[str, torch.Tensor] = {}
+    outputs: list[torch.Tensor] = []  # each network's log-probabilities
+    singles: list[float] = []
     shifted: list[float] = []
     print(f"{torch_machine()}\n\n| checkpoint | alone % | with 4 shifts % |\n|---|---|---|")
     for path in args.checkpoints:
         model, _ = load_checkpoint(path)
-        alone[str(path)] = log_probabilities(model, images)
-        shifted.append(accuracy(with_shifts(model, images), labels))
-        print(f"| {path} | {accuracy(alone[str(path)], labels):.2f} | {shifted[-1]:.2f} |")
-    singles = [accuracy(lp, labels) for lp in alone.values()]
-    pairs = [accuracy(a + b, labels) for a, b in itertools.combinations(alone.values(), 2)]
+        outputs.append(log_probabilities(model, images))
+        singles.append(accuracy(outputs[-1], labels))
+        shifted.append(accuracy(outputs[-1] + on_shifts(model, images), labels))
+        print(f"| {path} | {singles[-1]:.2f} | {shifted[-1]:.2f} |")
+    pairs = [accuracy(a + b, labels) for a, b in itertools.combinations(outputs, 2)]
     mean_alone, mean_shifted = statistics.mean(singles), statistics.mean(shifted)
     print(f"\nmean alone {mean_alone:.3f}, with shifts {mean_shifted:.3f}")
     if pairs:
